@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# A throw-away Kubernetes control plane on loopback, like controller-runtime's envtest.
+#
+#   scripts/controlplane.sh start DIR [--with-controllers]   # prints DIR/kubeconfig when ready
+#   scripts/controlplane.sh stop DIR                         # kills what start began, frees ports
+#   scripts/controlplane.sh restart-apiserver DIR            # stops and restarts kube-apiserver only
+#
+# DIR receives: pki/ (a generated CA, a serving cert with 127.0.0.1 SAN, an admin client cert,
+# a service-account key pair), tokens.csv (an admin bearer token), kubeconfig (client cert),
+# kubeconfig-token, etcd/ data, logs/, pids/, env (KUBECONFIG, ports, binary folder).
+# Authorization is RBAC; the admin user is in system:masters. Free ports are picked at start.
+# --with-controllers also starts kube-controller-manager (garbage collector, service
+# accounts) and kube-scheduler.
+source "$(dirname "$0")/lib.sh"
+
+kube_bin="$ACCEL_CACHE/bin/k8s-$K8S_VERSION"
+etcd_bin="$ACCEL_CACHE/bin/etcd-$ETCD_VERSION"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_http() { # wait_http URL TIMEOUT_S [curl args...]
+  local url=$1 t=$2; shift 2
+  local deadline=$((SECONDS + t))
+  until curl -sf -o /dev/null --max-time 2 "$@" "$url"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+
+gen_pki() {
+  local p=$1/pki; mkdir -p "$p"; cd "$p"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 7 -subj /CN=accel-test-ca 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr -subj /CN=kube-apiserver 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n' > apiserver.ext
+  openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 7 -extfile apiserver.ext -out apiserver.crt 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout admin.key -out admin.csr -subj "/O=system:masters/CN=accel-admin" 2>/dev/null
+  printf 'extendedKeyUsage=clientAuth\n' > client.ext
+  openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 7 -extfile client.ext -out admin.crt 2>/dev/null
+  openssl genrsa -out sa.key 2048 2>/dev/null && openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+  openssl rand -hex 24 > admin.token
+  echo "$(cat admin.token),accel-admin-token,accel-admin-token-uid,\"system:masters\"" > ../tokens.csv
+  chmod 600 ./*.key admin.token ../tokens.csv
+  cd - >/dev/null
+}
+
+start_apiserver() {
+  local d=$1
+  # shellcheck disable=SC1091
+  source "$d/env"
+  "$kube_bin/kube-apiserver" \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" --bind-address=127.0.0.1 \
+    --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
+    --tls-cert-file="$d/pki/apiserver.crt" --tls-private-key-file="$d/pki/apiserver.key" \
+    --client-ca-file="$d/pki/ca.crt" --token-auth-file="$d/tokens.csv" \
+    --authorization-mode=RBAC \
+    --service-account-issuer="https://127.0.0.1:$APISERVER_PORT" \
+    --service-account-key-file="$d/pki/sa.pub" --service-account-signing-key-file="$d/pki/sa.key" \
+    --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
+    --disable-admission-plugins=ServiceAccount \
+    --cert-dir="$d/pki/generated" \
+    >>"$d/logs/kube-apiserver.log" 2>&1 &
+  echo $! > "$d/pids/kube-apiserver"
+  wait_http "https://127.0.0.1:$APISERVER_PORT/readyz" 120 --cacert "$d/pki/ca.crt" \
+    --cert "$d/pki/admin.crt" --key "$d/pki/admin.key" ||
+    { tail -30 "$d/logs/kube-apiserver.log" >&2; die "kube-apiserver did not become ready"; }
+}
+
+start() {
+  local d=$1 controllers=${2:-}
+  [ -x "$kube_bin/kube-apiserver" ] && [ -x "$etcd_bin/etcd" ] ||
+    die "control-plane binaries missing: run scripts/build-kube.sh"
+  mkdir -p "$d/logs" "$d/pids" "$d/etcd"
+  d=$(cd "$d" && pwd)
+  [ -f "$d/pki/ca.crt" ] || gen_pki "$d"
+  local etcd_port etcd_peer api_port
+  etcd_port=$(free_port); etcd_peer=$(free_port); api_port=$(free_port)
+  cat > "$d/env" <<ENV
+ETCD_PORT=$etcd_port
+APISERVER_PORT=$api_port
+KUBECONFIG=$d/kubeconfig
+KUBE_BIN=$kube_bin
+ENV
+  "$etcd_bin/etcd" --name=accel-test --data-dir="$d/etcd" \
+    --listen-client-urls="http://127.0.0.1:$etcd_port" --advertise-client-urls="http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls="http://127.0.0.1:$etcd_peer" --initial-advertise-peer-urls="http://127.0.0.1:$etcd_peer" \
+    --initial-cluster="accel-test=http://127.0.0.1:$etcd_peer" \
+    --unsafe-no-fsync --quota-backend-bytes=2147483648 --log-level=warn \
+    >>"$d/logs/etcd.log" 2>&1 &
+  echo $! > "$d/pids/etcd"
+  wait_http "http://127.0.0.1:$etcd_port/health" 60 || { tail -20 "$d/logs/etcd.log" >&2; die "etcd did not start"; }
+  start_apiserver "$d"
+
+  local kc=("$kube_bin/kubectl" --kubeconfig="$d/kubeconfig")
+  "${kc[@]}" config set-cluster accel-test --server="https://127.0.0.1:$api_port" \
+    --certificate-authority="$d/pki/ca.crt" --embed-certs=true >/dev/null
+  "${kc[@]}" config set-credentials accel-admin --client-certificate="$d/pki/admin.crt" \
+    --client-key="$d/pki/admin.key" --embed-certs=true >/dev/null
+  "${kc[@]}" config set-context accel-test --cluster=accel-test --user=accel-admin >/dev/null
+  "${kc[@]}" config use-context accel-test >/dev/null
+  local kt=("$kube_bin/kubectl" --kubeconfig="$d/kubeconfig-token")
+  "${kt[@]}" config set-cluster accel-test --server="https://127.0.0.1:$api_port" \
+    --certificate-authority="$d/pki/ca.crt" --embed-certs=true >/dev/null
+  "${kt[@]}" config set-credentials accel-admin-token --token="$(cat "$d/pki/admin.token")" >/dev/null
+  "${kt[@]}" config set-context accel-test --cluster=accel-test --user=accel-admin-token >/dev/null
+  "${kt[@]}" config use-context accel-test >/dev/null
+  chmod 600 "$d/kubeconfig" "$d/kubeconfig-token"
+
+  if [ "$controllers" = "--with-controllers" ]; then
+    "$kube_bin/kube-controller-manager" --kubeconfig="$d/kubeconfig" --leader-elect=false \
+      --service-account-private-key-file="$d/pki/sa.key" --root-ca-file="$d/pki/ca.crt" \
+      --use-service-account-credentials=false --controllers='*,-serviceaccount-token' \
+      --bind-address=127.0.0.1 --secure-port=0 \
+      >>"$d/logs/kube-controller-manager.log" 2>&1 &
+    echo $! > "$d/pids/kube-controller-manager"
+    "$kube_bin/kube-scheduler" --kubeconfig="$d/kubeconfig" --leader-elect=false \
+      --bind-address=127.0.0.1 --secure-port=0 \
+      >>"$d/logs/kube-scheduler.log" 2>&1 &
+    echo $! > "$d/pids/kube-scheduler"
+  fi
+  # When the owner (a test process) dies without stopping us, even by SIGKILL, a watcher
+  # stops the control plane so that no process or port leaks.
+  if [ -n "${ACCEL_CP_OWNER_PID:-}" ]; then
+    nohup bash -c 'while kill -0 "$1" 2>/dev/null && [ -d "$2/pids" ]; do sleep 1; done; "$3" stop "$2"' \
+      _ "$ACCEL_CP_OWNER_PID" "$d" "$ACCEL_ROOT/scripts/controlplane.sh" >/dev/null 2>&1 &
+    echo $! > "$d/watcher.pid"
+  fi
+  echo "$d/kubeconfig"
+}
+
+stop_one() { # stop_one PIDFILE
+  local f=$1 pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+stop() {
+  local d=$1
+  [ -d "$d/pids" ] || return 0
+  for c in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_one "$d/pids/$c"; done
+  if [ -f "$d/watcher.pid" ] && [ "$(cat "$d/watcher.pid")" != "${PPID:-}" ]; then
+    kill "$(cat "$d/watcher.pid")" 2>/dev/null || true
+  fi
+  rm -f "$d/watcher.pid"
+}
+
+case "${1:-}" in
+  start) [ $# -ge 2 ] || die "usage: $0 start DIR [--with-controllers]"; start "$2" "${3:-}" ;;
+  stop) [ $# -ge 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
+  restart-apiserver)
+    stop_one "$2/pids/kube-apiserver"; start_apiserver "$(cd "$2" && pwd)" ;;
+  *) die "usage: $0 start|stop|restart-apiserver DIR" ;;
+esac

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up everything Accel needs on this machine, each step cached outside the clone:
+# Debian packages, LibTorch from the torch wheel, the Kubernetes control plane + helm + kwok
+# built from source, and the Python readers used by tests (TensorBoard, MLflow, W&B).
+# A rerun with warm caches does nothing. Prints the time each step took.
+source "$(dirname "$0")/lib.sh"
+
+step() {
+  local name=$1; shift
+  local t0=$SECONDS
+  "$@"
+  log "$name: $((SECONDS - t0)) s"
+}
+
+step "Debian packages" bash "$ACCEL_ROOT/scripts/setup-deps.sh"
+step "LibTorch $TORCH_VERSION" bash "$ACCEL_ROOT/scripts/setup-libtorch.sh" >/dev/null
+step "etcd, helm, kwok" bash -c "'$ACCEL_ROOT/scripts/build-kube.sh' etcd && '$ACCEL_ROOT/scripts/build-kube.sh' tools"
+step "Kubernetes $K8S_VERSION" bash "$ACCEL_ROOT/scripts/build-kube.sh" kube
+if [ -f "$ACCEL_ROOT/scripts/setup-python.sh" ]; then
+  step "Python readers" bash "$ACCEL_ROOT/scripts/setup-python.sh" >/dev/null
+fi

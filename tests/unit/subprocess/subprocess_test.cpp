@@ -1,0 +1,68 @@
+#include "accel/subprocess.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+namespace accel {
+namespace {
+
+TEST(Subprocess, ReportsTheExitCode) {
+  Subprocess p({{"sh", "-c", "exit 7"}});
+  auto s = p.wait();
+  ASSERT_TRUE(s.exit_code.has_value());
+  EXPECT_EQ(*s.exit_code, 7);
+  EXPECT_EQ(s.code(), 7);
+}
+
+TEST(Subprocess, ReportsTheSignalAs128PlusN) {
+  Subprocess p({{"sleep", "30"}});
+  p.signal(SIGKILL);
+  auto s = p.wait();
+  ASSERT_TRUE(s.signal.has_value());
+  EXPECT_EQ(*s.signal, SIGKILL);
+  EXPECT_EQ(s.code(), 128 + SIGKILL);
+}
+
+TEST(Subprocess, PassesAndUnsetsEnvironment) {
+  ::setenv("ACCEL_TEST_UNSET_ME", "present", 1);
+  auto r = run_command({"sh", "-c", "echo \"$ACCEL_TEST_X-${ACCEL_TEST_UNSET_ME:-gone}\""},
+                       std::chrono::seconds(10), {{"ACCEL_TEST_X", "hello"}});
+  EXPECT_EQ(r.output, "hello-present\n");
+  SubprocessOptions o;
+  o.argv = {"sh", "-c", "test -z \"$ACCEL_TEST_UNSET_ME\""};
+  o.unset_env = {"ACCEL_TEST_UNSET_ME"};
+  EXPECT_TRUE(Subprocess(o).wait().success());
+}
+
+TEST(Subprocess, TerminateKillsTheWholeProcessGroup) {
+  // The child starts a grandchild that ignores nothing; terminate() must end both.
+  Subprocess p({{"sh", "-c", "sleep 60 & echo $! > /tmp/accel-subprocess-gc.pid; wait"}});
+  for (int i = 0; i < 100 && ::access("/tmp/accel-subprocess-gc.pid", F_OK) != 0; ++i)
+    ::usleep(20000);
+  auto s = p.terminate(std::chrono::seconds(2));
+  EXPECT_FALSE(s.success());
+  // Alive means: the pid exists and is not a zombie waiting for init to reap it.
+  auto r = run_command({"sh", "-c",
+                        "sleep 0.2; p=$(cat /tmp/accel-subprocess-gc.pid); "
+                        "kill -0 $p 2>/dev/null && ! grep -q '^State:.*Z' /proc/$p/status"});
+  EXPECT_FALSE(r.status.success()) << "grandchild survived";
+  ::unlink("/tmp/accel-subprocess-gc.pid");
+}
+
+TEST(Subprocess, ThrowsNamingTheProgramThatCannotStart) {
+  try {
+    Subprocess p({{"/nonexistent/accel-no-such-binary"}});
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("accel-no-such-binary"), std::string::npos);
+  }
+}
+
+TEST(Subprocess, RunCommandTimesOutAndKills) {
+  auto r = run_command({"sleep", "30"}, std::chrono::milliseconds(200));
+  EXPECT_FALSE(r.status.success());
+  EXPECT_NE(r.output.find("timed out"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace accel
