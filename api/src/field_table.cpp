@@ -1,0 +1,287 @@
+// field_table.cpp — the AccelJob schema, once. See field_table.h.
+#include "accel/api/field_table.h"
+
+#include <stdexcept>
+#include <unordered_map>
+
+namespace accel::api {
+namespace {
+
+using T = FieldType;
+using json = nlohmann::json;
+
+// Chained setters so each row reads as one line of the schema.
+struct F {
+  FieldSpec s;
+  F(std::string path, FieldType type, std::string description) {
+    s.path = std::move(path);
+    s.type = type;
+    s.description = std::move(description);
+  }
+  F& def(json v) { s.default_value = std::move(v); return *this; }
+  F& oneof(std::vector<std::string> v) { s.enum_values = std::move(v); return *this; }
+  F& min(double v) { s.minimum = v; return *this; }
+  F& max(double v) { s.maximum = v; return *this; }
+  F& maxlen(long v) { s.max_length = v; return *this; }
+  F& maxitems(long v) { s.max_items = v; return *this; }
+  F& required() { s.required = true; return *this; }
+  F& immutable() { s.immutable = true; return *this; }
+  F& map_keys(std::vector<std::string> k) { s.list_map_keys = std::move(k); return *this; }
+  operator FieldSpec() const { return s; }  // NOLINT: rows convert implicitly
+};
+
+std::vector<FieldSpec> build_fields() {
+  return {
+      F("spec", T::Object, "What to run: the container, how many nodes and processes, and the "
+                           "training settings handed to every rank.").required(),
+      F("spec.image", T::String, "Container image of the worker (runs `accel launch`). Cannot "
+                                 "change while the job exists.").required().maxlen(1024).immutable(),
+      F("spec.command", T::StringList, "Entrypoint of the training program, run once per process "
+                                       "by `accel launch` (the image's entrypoint when empty)."),
+      F("spec.args", T::StringList, "Arguments appended to command."),
+      F("spec.env", T::ObjectList, "Extra environment variables for every process. Names reserved "
+                                   "by the Accel env contract (MASTER_ADDR, RANK, ACCEL_*, ...) "
+                                   "are rejected.").maxitems(256),
+      F("spec.env[].name", T::String, "Variable name.").required().maxlen(256),
+      F("spec.env[].value", T::String, "Literal value. At most one of value and valueFrom."),
+      F("spec.env[].valueFrom", T::Object, "Value taken from a Secret, for credentials such as "
+                                           "a W&B API key."),
+      F("spec.env[].valueFrom.secretKeyRef", T::Object, "A key of a Secret in the job's "
+                                                        "namespace.").required(),
+      F("spec.env[].valueFrom.secretKeyRef.name", T::String, "Secret name.").required(),
+      F("spec.env[].valueFrom.secretKeyRef.key", T::String, "Key within the Secret.").required(),
+      F("spec.workingDir", T::String, "Working directory of the training processes (the "
+                                      "image's when empty)."),
+      F("spec.nodes", T::Integer, "Number of nodes (one pod each). Cannot change while the job "
+                                  "exists.").def(1).min(1).max(4096).immutable(),
+      F("spec.gpusPerNode", T::Integer, "GPUs per node (nvidia.com/gpu); 0 runs on CPU with the "
+                                        "gloo backend. Cannot change while the job exists.")
+          .def(0).min(0).max(64).immutable(),
+      F("spec.procsPerNode", T::Integer, "Training processes per node. Defaults to gpusPerNode, or "
+                                         "1 on CPU; must equal gpusPerNode when gpusPerNode > 0. "
+                                         "Cannot change while the job exists.")
+          .min(1).max(1024).immutable(),
+      F("spec.resources", T::Object, "Compute resources of each worker container (nvidia.com/gpu "
+                                     "is added from gpusPerNode)."),
+      F("spec.resources.requests", T::QuantityMap, "Minimum resources, e.g. cpu: \"4\", memory: 16Gi."),
+      F("spec.resources.limits", T::QuantityMap, "Maximum resources."),
+      F("spec.precision", T::String, "Mixed precision: no (fp32), fp16 (needs GPUs, uses loss "
+                                     "scaling) or bf16 (autocast).")
+          .def("bf16").oneof({"no", "fp16", "bf16"}),
+      F("spec.gradientAccumulationSteps", T::Integer, "Micro-batches per optimizer step; gradients "
+                                                      "are synchronized only on the last one.")
+          .def(1).min(1).max(65536),
+      F("spec.trackers", T::ObjectList, "Experiment trackers the main process logs to; each type "
+                                        "at most once.").maxitems(16).map_keys({"type"}),
+      F("spec.trackers[].type", T::String, "Tracker kind.").required()
+          .oneof({"tensorboard", "wandb", "mlflow", "jsonl"}),
+      F("spec.trackers[].settings", T::QuantityMap, "Tracker settings (e.g. project, tracking_uri), "
+                                                    "passed as ACCEL_TRACKER_<TYPE>_<SETTING>. Not "
+                                                    "for secrets: use secretRef."),
+      F("spec.trackers[].secretRef", T::Object, "Secret key holding the tracker's credential "
+                                                "(e.g. WANDB_API_KEY), exposed to workers as env."),
+      F("spec.trackers[].secretRef.name", T::String, "Secret name.").required(),
+      F("spec.trackers[].secretRef.key", T::String, "Key within the Secret.").required(),
+      F("spec.logging", T::Object, "Where trackers and logs write.").def(json::object()),
+      F("spec.logging.projectDir", T::String, "Project directory; relative paths of the run "
+                                              "resolve here.").def("/workspace"),
+      F("spec.logging.loggingDir", T::String, "Directory for tracker output (the worker's "
+                                              "default under projectDir when empty)."),
+      F("spec.logging.runNamePrefix", T::String, "Prefix of the run name trackers show."),
+      F("spec.processGroup", T::Object, "The torch.distributed process group.").def(json::object()),
+      F("spec.processGroup.backend", T::String, "Collective backend: auto (nccl with GPUs, else "
+                                                "gloo), nccl (needs GPUs) or gloo.")
+          .def("auto").oneof({"auto", "nccl", "gloo"}),
+      F("spec.processGroup.timeoutSeconds", T::Integer, "Timeout of each collective; a rank that "
+                                                        "exceeds it exits 80 (CollectiveTimeout).")
+          .def(1800).min(1),
+      F("spec.processGroup.rendezvousTimeoutSeconds", T::Integer, "How long ranks wait for each "
+                                                                  "other at start-up; exceeding it "
+                                                                  "exits 79 (RendezvousTimeout).")
+          .def(300).min(1),
+      F("spec.ddp", T::Object, "DistributedDataParallel options.").def(json::object()),
+      F("spec.ddp.bucketCapMB", T::Integer, "Gradient bucket size in MiB for the overlapped "
+                                            "all-reduce.").def(25).min(1).max(4096),
+      F("spec.ddp.gradientAsBucketView", T::Boolean, "Make gradients views into the all-reduce "
+                                                     "buckets (saves memory).").def(false),
+      F("spec.ddp.staticGraph", T::Boolean, "The model's graph is the same every step.").def(false),
+      F("spec.ddp.findUnusedParameters", T::Boolean, "Search for parameters that get no gradient "
+                                                     "(slower; needed for some models).").def(false),
+      F("spec.checkpoint", T::Object, "Checkpointing of model, optimizer and loop state.")
+          .def(json::object()),
+      F("spec.checkpoint.dir", T::String, "Directory for checkpoints; restarts resume from the "
+                                          "newest.").def("/workspace/checkpoints"),
+      F("spec.checkpoint.everySteps", T::Integer, "Save every N optimizer steps; 0 = only when "
+                                                  "the program asks.").def(0).min(0),
+      F("spec.checkpoint.keep", T::Integer, "How many checkpoints to keep.").def(3).min(1),
+      F("spec.checkpoint.volume", T::String, "Name of a volume in template.volumes that holds "
+                                             "checkpoint.dir (mounted on every node)."),
+      F("spec.metrics", T::Object, "Prometheus /metrics of each worker.").def(json::object()),
+      F("spec.metrics.port", T::Integer, "Port of /metrics on each node; 0 turns it off.")
+          .def(9400).min(0).max(65535),
+      F("spec.runPolicy", T::Object, "Restarts, deadlines and clean-up.").def(json::object()),
+      F("spec.runPolicy.restartPolicy", T::String, "OnFailure restarts the whole gang on any "
+                                                   "failure but a configuration error (exit 78); "
+                                                   "ExitCode restarts only on retryable exit codes "
+                                                   "(79, 80, 81, signals); Never does not restart.")
+          .def("OnFailure").oneof({"OnFailure", "ExitCode", "Never"}),
+      F("spec.runPolicy.maxRestarts", T::Integer, "Gang restarts before the job fails.")
+          .def(3).min(0),
+      F("spec.runPolicy.backoff", T::Object, "Delay between restarts: initialSeconds * "
+                                             "factor^restarts, at most maxSeconds.")
+          .def(json::object()),
+      F("spec.runPolicy.backoff.initialSeconds", T::Integer, "First delay.").def(10).min(0),
+      F("spec.runPolicy.backoff.maxSeconds", T::Integer, "Largest delay.").def(300).min(0),
+      F("spec.runPolicy.backoff.factor", T::Number, "Growth per restart.").def(2.0).min(1),
+      F("spec.runPolicy.activeDeadlineSeconds", T::Integer, "Fail the job when it has run longer "
+                                                            "than this (unset = no deadline).").min(1),
+      F("spec.runPolicy.startupTimeoutSeconds", T::Integer, "Restart the gang when not all pods "
+                                                            "are running within this time.")
+          .def(600).min(1),
+      F("spec.runPolicy.stallTimeoutSeconds", T::Integer, "Watchdog: a rank that completes no "
+                                                          "step for this long exits 81 (Stalled); "
+                                                          "unset = off.").min(1),
+      F("spec.runPolicy.ttlSecondsAfterFinished", T::Integer, "Delete the job this long after it "
+                                                              "finished (unset = keep).").min(0),
+      F("spec.runPolicy.cleanPodPolicy", T::String, "Pods deleted when the job finishes: All, "
+                                                    "Running (leave finished pods for their logs) "
+                                                    "or None.")
+          .def("Running").oneof({"All", "Running", "None"}),
+      F("spec.runPolicy.suspend", T::Boolean, "Suspended jobs have no pods; resuming starts a "
+                                              "new attempt.").def(false),
+      F("spec.template", T::Object, "Pod settings copied into every worker pod."),
+      F("spec.template.nodeSelector", T::StringMap, "Node labels the pods must match."),
+      F("spec.template.tolerations", T::RawObjectList, "core/v1 Tolerations of the pods."),
+      F("spec.template.volumes", T::RawObjectList, "core/v1 Volumes of the pods."),
+      F("spec.template.volumeMounts", T::RawObjectList, "core/v1 VolumeMounts of the worker "
+                                                        "container."),
+      F("spec.template.serviceAccountName", T::String, "Service account of the pods."),
+      F("spec.template.priorityClassName", T::String, "Priority class of the pods."),
+
+      F("status", T::Object, "What the operator observed; written through the status "
+                             "subresource."),
+      F("status.phase", T::String, "Where the job is in its life.")
+          .oneof({"Pending", "Starting", "Running", "Restarting", "Succeeded", "Failed",
+                  "Suspended"}),
+      F("status.conditions", T::ObjectList, "Latest observations (Created, Running, Restarting, "
+                                            "Succeeded, Failed, Suspended).").map_keys({"type"}),
+      F("status.conditions[].type", T::String, "Condition type.").required(),
+      F("status.conditions[].status", T::String, "True, False or Unknown.").required()
+          .oneof({"True", "False", "Unknown"}),
+      F("status.conditions[].reason", T::String, "Machine-readable reason (CamelCase)."),
+      F("status.conditions[].message", T::String, "Human-readable details."),
+      F("status.conditions[].lastTransitionTime", T::DateTime, "When status last changed."),
+      F("status.restarts", T::Integer, "Gang restarts so far.").min(0),
+      F("status.attempt", T::Integer, "Current attempt, 0-based; workers see it as "
+                                      "ACCEL_RESTART_COUNT.").min(0),
+      F("status.lastFailure", T::Object, "The most recent failed pod."),
+      F("status.lastFailure.pod", T::String, "Pod name."),
+      F("status.lastFailure.rank", T::Integer, "Global rank that failed first, -1 if unknown."),
+      F("status.lastFailure.exitCode", T::Integer, "Exit code (see EXIT_CODES.md)."),
+      F("status.lastFailure.reason", T::String, "Reason derived from the exit code."),
+      F("status.startTime", T::DateTime, "When the first attempt started."),
+      F("status.completionTime", T::DateTime, "When the job succeeded or failed."),
+      F("status.observedGeneration", T::Integer, "metadata.generation the status reflects."),
+      F("status.progress", T::Object, "Training progress reported by rank 0."),
+      F("status.progress.step", T::Integer, "Optimizer steps completed."),
+      F("status.progress.totalSteps", T::Integer, "Planned steps, 0 if unknown."),
+      F("status.progress.samplesPerSecond", T::Number, "Recent throughput over all ranks."),
+      F("status.progress.etaSeconds", T::Number, "Estimated seconds to totalSteps."),
+      F("status.progress.lastStepTime", T::DateTime, "When the last step completed."),
+  };
+}
+
+std::string reserved_names_cel_list() {
+  std::string out = "[";
+  for (const auto& n : reserved_env_names()) out += (out.size() > 1 ? ", '" : "'") + n + "'";
+  return out + "]";
+}
+
+std::vector<CelRule> build_rules() {
+  return {
+      {"name-length", "", "size(self.metadata.name) <= 50",
+       "must be no more than 50 characters (pod and service names are derived from it)",
+       ".metadata.name", ""},
+      {"name-dns1035", "", "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+       "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
+       "an alphabetic character, and end with an alphanumeric character (e.g. 'my-name', or "
+       "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+       ".metadata.name", ""},
+      {"nccl-needs-gpus", "spec",
+       "!has(self.processGroup) || !has(self.processGroup.backend) || "
+       "self.processGroup.backend != 'nccl' || (has(self.gpusPerNode) && self.gpusPerNode > 0)",
+       "backend nccl needs GPUs: set gpusPerNode > 0, or use backend gloo or auto",
+       ".processGroup.backend", ""},
+      {"fp16-needs-gpus", "spec",
+       "!has(self.precision) || self.precision != 'fp16' || "
+       "(has(self.gpusPerNode) && self.gpusPerNode > 0)",
+       "precision fp16 needs GPUs: set gpusPerNode > 0, or use bf16 or no", ".precision", ""},
+      {"procs-match-gpus", "spec",
+       "!has(self.gpusPerNode) || self.gpusPerNode == 0 || !has(self.procsPerNode) || "
+       "self.procsPerNode == self.gpusPerNode",
+       "must equal gpusPerNode when gpusPerNode > 0 (one process per GPU)", ".procsPerNode", ""},
+      {"procs-immutable", "spec",
+       "has(self.procsPerNode) == has(oldSelf.procsPerNode) && "
+       "(!has(self.procsPerNode) || self.procsPerNode == oldSelf.procsPerNode)",
+       "field is immutable", ".procsPerNode", ""},
+      {"backoff-max-ge-initial", "spec.runPolicy.backoff",
+       "!has(self.initialSeconds) || !has(self.maxSeconds) || self.maxSeconds >= self.initialSeconds",
+       "must be greater than or equal to initialSeconds", ".maxSeconds", ""},
+      {"env-reserved", "spec.env[].name",
+       "!(self in " + reserved_names_cel_list() + ") && !self.startsWith('ACCEL_')",
+       "is reserved by the Accel env contract (the operator sets it); choose another name", "",
+       ""},
+      {"env-one-source", "spec.env[]", "!(has(self.value) && has(self.valueFrom))",
+       "may not be specified when `value` is not empty", ".valueFrom", ""},
+  };
+}
+
+}  // namespace
+
+const std::vector<FieldSpec>& acceljob_fields() {
+  static const std::vector<FieldSpec> fields = build_fields();
+  return fields;
+}
+
+const FieldSpec* find_field(const std::string& path) {
+  static const auto index = [] {
+    std::unordered_map<std::string, const FieldSpec*> m;
+    for (const auto& f : acceljob_fields()) m.emplace(f.path, &f);
+    return m;
+  }();
+  auto it = index.find(path);
+  return it == index.end() ? nullptr : it->second;
+}
+
+const FieldSpec& field(const std::string& path) {
+  const FieldSpec* f = find_field(path);
+  if (!f) throw std::logic_error("accel::api field table has no entry for " + path);
+  return *f;
+}
+
+const std::vector<CelRule>& acceljob_cel_rules() {
+  static const std::vector<CelRule> rules = build_rules();
+  return rules;
+}
+
+const CelRule& cel_rule(const std::string& id) {
+  for (const auto& r : acceljob_cel_rules())
+    if (r.id == id) return r;
+  throw std::logic_error("accel::api has no CEL rule " + id);
+}
+
+const std::vector<std::string>& reserved_env_names() {
+  static const std::vector<std::string> names = {"MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE",
+                                                 "RANK",        "LOCAL_RANK",  "LOCAL_WORLD_SIZE",
+                                                 "NODE_RANK",   "NNODES"};
+  return names;
+}
+
+bool is_reserved_env_name(const std::string& name) {
+  if (name.rfind(kReservedEnvPrefix, 0) == 0) return true;
+  for (const auto& n : reserved_env_names())
+    if (n == name) return true;
+  return false;
+}
+
+}  // namespace accel::api
