@@ -1,0 +1,87 @@
+// work_queue.h — the reconciler's queue of object keys (client-go's rate-limited workqueue).
+//
+// Guarantees: a key is handed out to at most one worker at a time; a key added several times
+// while waiting is handed out once; a key added while being processed is handed out again
+// after done(key). add_after delays a key; add_rate_limited delays it by the per-key
+// exponential backoff until forget(key). All methods are thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+
+#include "accel/kube/rate_limiter.h"
+
+namespace accel::kube {
+
+struct WorkQueueOptions {
+  std::chrono::milliseconds base_delay{5};        // first add_rate_limited delay
+  std::chrono::milliseconds max_delay{1000000};   // cap of the backoff (1000 s like client-go)
+};
+
+// Counters for the operator to export (e.g. as workqueue_* Prometheus metrics).
+struct WorkQueueStats {
+  std::int64_t depth = 0;                  // keys ready to be handed out
+  std::int64_t waiting = 0;                // keys delayed by add_after / add_rate_limited
+  std::int64_t in_flight = 0;              // handed out, not yet done()
+  std::int64_t adds_total = 0;             // add() calls that were not dropped as duplicates
+  std::int64_t retries_total = 0;          // add_rate_limited() calls
+  double queue_latency_seconds_sum = 0;    // time from add to get
+  std::int64_t queue_latency_count = 0;
+  double work_duration_seconds_sum = 0;    // time from get to done
+  std::int64_t work_duration_count = 0;
+};
+
+class WorkQueue {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit WorkQueue(WorkQueueOptions options = {});
+  ~WorkQueue();  // shut_down()
+
+  void add(const std::string& key);
+  void add_after(const std::string& key, std::chrono::milliseconds delay);
+  void add_rate_limited(const std::string& key);
+  void forget(const std::string& key);
+  int num_requeues(const std::string& key) const;
+
+  // Blocks for the next key; nullopt once shut_down() was called (keys still queued are
+  // dropped, like client-go's ShutDown). Call done(key) when finished with it.
+  std::optional<std::string> get();
+  // As get(), but gives up (nullopt) after `timeout`.
+  std::optional<std::string> get_for(std::chrono::milliseconds timeout);
+  void done(const std::string& key);
+
+  void shut_down();
+  bool shutting_down() const;
+  std::size_t len() const;  // keys ready to be handed out (due delayed keys included)
+  WorkQueueStats stats() const;
+
+ private:
+  void add_locked(const std::string& key) const;
+  void promote_due_locked(Clock::time_point now) const;
+  std::optional<std::string> get_until(std::optional<Clock::time_point> deadline);
+
+  ExponentialBackoffRateLimiter limiter_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  bool shutting_down_ = false;
+  // Mutable: due delayed keys are promoted by readers too, so len() sees them.
+  mutable std::deque<std::string> queue_;
+  mutable std::set<std::string> dirty_;
+  std::set<std::string> processing_;
+  // Delayed keys: ready time per key (earliest wins) and the ordered schedule.
+  mutable std::map<std::string, Clock::time_point> waiting_;
+  mutable std::set<std::pair<Clock::time_point, std::string>> schedule_;
+  mutable std::map<std::string, Clock::time_point> added_at_;
+  std::map<std::string, Clock::time_point> started_at_;
+  mutable WorkQueueStats stats_;
+};
+
+}  // namespace accel::kube

@@ -1,0 +1,34 @@
+// http_watch.h — the Watch over a cpprestsdk streaming response (internal).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include <cpprest/http_client.h>
+
+#include "accel/kube/watch.h"
+
+namespace accel::kube::detail {
+
+class HttpWatch : public Watch {
+ public:
+  // Takes the client that made the request (its connection carries the stream), the response
+  // whose headers arrived, and the source of the request's cancellation token.
+  HttpWatch(std::unique_ptr<web::http::client::http_client> client,
+            web::http::http_response response, pplx::cancellation_token_source cancel,
+            std::string request);
+  ~HttpWatch() override;
+  std::optional<WatchEvent> next() override;
+  void cancel() override;
+
+ private:
+  std::unique_ptr<web::http::client::http_client> client_;  // destroyed last
+  web::http::http_response response_;
+  concurrency::streams::istream body_;
+  pplx::cancellation_token_source cancel_;
+  std::string request_;
+  std::atomic<bool> cancelled_{false};
+};
+
+}  // namespace accel::kube::detail

@@ -1,0 +1,91 @@
+#include "accel/kube/watch.h"
+
+#include <stdexcept>
+
+#include <cpprest/containerstream.h>
+
+#include "accel/kube/errors.h"
+#include "http_watch.h"
+
+namespace accel::kube {
+
+const char* to_string(WatchEvent::Type t) {
+  switch (t) {
+    case WatchEvent::Type::Added: return "ADDED";
+    case WatchEvent::Type::Modified: return "MODIFIED";
+    case WatchEvent::Type::Deleted: return "DELETED";
+    case WatchEvent::Type::Bookmark: return "BOOKMARK";
+    case WatchEvent::Type::Error: return "ERROR";
+  }
+  return "?";
+}
+
+WatchEvent parse_watch_event(std::string_view line) {
+  auto j = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    throw std::runtime_error("watch stream: a line is not a JSON object: " +
+                             std::string(line.substr(0, 200)));
+  if (!j.contains("type") || !j["type"].is_string())
+    throw std::runtime_error("watch stream: event has no string 'type'");
+  std::string type = j["type"].get<std::string>();
+  WatchEvent ev;
+  if (type == "ADDED") ev.type = WatchEvent::Type::Added;
+  else if (type == "MODIFIED") ev.type = WatchEvent::Type::Modified;
+  else if (type == "DELETED") ev.type = WatchEvent::Type::Deleted;
+  else if (type == "BOOKMARK") ev.type = WatchEvent::Type::Bookmark;
+  else if (type == "ERROR") ev.type = WatchEvent::Type::Error;
+  else
+    throw std::runtime_error("watch stream: unknown event type '" + type + "'");
+  if (j.contains("object")) ev.object = std::move(j["object"]);
+  if (!ev.object.is_object())
+    throw std::runtime_error("watch stream: " + type + " event has no object");
+  return ev;
+}
+
+int watch_error_code(const WatchEvent& e) {
+  if (e.type != WatchEvent::Type::Error) return 0;
+  auto it = e.object.find("code");
+  return it != e.object.end() && it->is_number_integer() ? it->get<int>() : 0;
+}
+
+namespace detail {
+
+HttpWatch::HttpWatch(std::unique_ptr<web::http::client::http_client> client,
+                     web::http::http_response response, pplx::cancellation_token_source cancel,
+                     std::string request)
+    : client_(std::move(client)),
+      response_(std::move(response)),
+      body_(response_.body()),
+      cancel_(std::move(cancel)),
+      request_(std::move(request)) {}
+
+HttpWatch::~HttpWatch() { cancel(); }
+
+void HttpWatch::cancel() {
+  if (!cancelled_.exchange(true)) cancel_.cancel();
+}
+
+std::optional<WatchEvent> HttpWatch::next() {
+  int empty_lines = 0;
+  while (!cancelled_.load()) {
+    concurrency::streams::container_buffer<std::string> line_buf;
+    try {
+      body_.read_line(line_buf).get();
+    } catch (const std::exception& e) {
+      if (cancelled_.load()) return std::nullopt;
+      throw TransportError(request_ + ": watch stream broke: " + e.what());
+    }
+    if (cancelled_.load()) return std::nullopt;
+    std::string line = std::move(line_buf.collection());
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+    if (line.empty()) {
+      if (body_.is_eof() || ++empty_lines > 100) return std::nullopt;
+      continue;
+    }
+    return parse_watch_event(line);
+  }
+  return std::nullopt;
+}
+
+}  // namespace detail
+}  // namespace accel::kube

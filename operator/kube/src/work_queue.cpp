@@ -1,0 +1,150 @@
+#include "accel/kube/work_queue.h"
+
+namespace accel::kube {
+
+namespace {
+double seconds_between(WorkQueue::Clock::time_point a, WorkQueue::Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+}  // namespace
+
+WorkQueue::WorkQueue(WorkQueueOptions options) : limiter_(options.base_delay, options.max_delay) {}
+
+WorkQueue::~WorkQueue() { shut_down(); }
+
+void WorkQueue::add_locked(const std::string& key) const {
+  if (shutting_down_) return;
+  if (dirty_.count(key)) return;  // already waiting to be handed out
+  stats_.adds_total++;
+  dirty_.insert(key);
+  added_at_.emplace(key, Clock::now());
+  if (processing_.count(key)) return;  // done() will queue it again
+  queue_.push_back(key);
+  cv_.notify_one();
+}
+
+void WorkQueue::promote_due_locked(Clock::time_point now) const {
+  while (!schedule_.empty() && schedule_.begin()->first <= now) {
+    std::string key = schedule_.begin()->second;
+    schedule_.erase(schedule_.begin());
+    waiting_.erase(key);
+    add_locked(key);
+  }
+}
+
+void WorkQueue::add(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  add_locked(key);
+}
+
+void WorkQueue::add_after(const std::string& key, std::chrono::milliseconds delay) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) return;
+  if (delay.count() <= 0) {
+    add_locked(key);
+    return;
+  }
+  auto ready = Clock::now() + delay;
+  auto it = waiting_.find(key);
+  if (it != waiting_.end()) {
+    if (it->second <= ready) return;  // an earlier delivery is already scheduled
+    schedule_.erase({it->second, key});
+    it->second = ready;
+  } else {
+    waiting_.emplace(key, ready);
+  }
+  schedule_.insert({ready, key});
+  cv_.notify_all();  // a get() may need to wake earlier now
+}
+
+void WorkQueue::add_rate_limited(const std::string& key) {
+  auto delay = limiter_.when(key);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.retries_total++;
+  }
+  add_after(key, delay);
+}
+
+void WorkQueue::forget(const std::string& key) { limiter_.forget(key); }
+
+int WorkQueue::num_requeues(const std::string& key) const { return limiter_.num_requeues(key); }
+
+std::optional<std::string> WorkQueue::get() { return get_until(std::nullopt); }
+
+std::optional<std::string> WorkQueue::get_for(std::chrono::milliseconds timeout) {
+  return get_until(Clock::now() + timeout);
+}
+
+std::optional<std::string> WorkQueue::get_until(std::optional<Clock::time_point> deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    if (shutting_down_) return std::nullopt;
+    auto now = Clock::now();
+    promote_due_locked(now);
+    if (!queue_.empty()) break;
+    if (deadline && now >= *deadline) return std::nullopt;
+    std::optional<Clock::time_point> wake = deadline;
+    if (!schedule_.empty() && (!wake || schedule_.begin()->first < *wake))
+      wake = schedule_.begin()->first;
+    if (wake)
+      cv_.wait_until(lock, *wake);
+    else
+      cv_.wait(lock);
+  }
+  std::string key = std::move(queue_.front());
+  queue_.pop_front();
+  dirty_.erase(key);
+  processing_.insert(key);
+  auto now = Clock::now();
+  if (auto it = added_at_.find(key); it != added_at_.end()) {
+    stats_.queue_latency_seconds_sum += seconds_between(it->second, now);
+    stats_.queue_latency_count++;
+    added_at_.erase(it);
+  }
+  started_at_[key] = now;
+  return key;
+}
+
+void WorkQueue::done(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!processing_.erase(key)) return;
+  if (auto it = started_at_.find(key); it != started_at_.end()) {
+    stats_.work_duration_seconds_sum += seconds_between(it->second, Clock::now());
+    stats_.work_duration_count++;
+    started_at_.erase(it);
+  }
+  if (dirty_.count(key) && !shutting_down_) {
+    queue_.push_back(key);
+    cv_.notify_one();
+  }
+}
+
+void WorkQueue::shut_down() {
+  std::lock_guard<std::mutex> lock(mu_);
+  shutting_down_ = true;
+  cv_.notify_all();
+}
+
+bool WorkQueue::shutting_down() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return shutting_down_;
+}
+
+std::size_t WorkQueue::len() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  promote_due_locked(Clock::now());
+  return queue_.size();
+}
+
+WorkQueueStats WorkQueue::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  promote_due_locked(Clock::now());
+  WorkQueueStats s = stats_;
+  s.depth = static_cast<std::int64_t>(queue_.size());
+  s.waiting = static_cast<std::int64_t>(waiting_.size());
+  s.in_flight = static_cast<std::int64_t>(processing_.size());
+  return s;
+}
+
+}  // namespace accel::kube
