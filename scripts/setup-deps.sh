@@ -6,9 +6,10 @@ source "$(dirname "$0")/lib.sh"
 PACKAGES=(
   g++ cmake ninja-build ccache pkg-config git curl unzip ca-certificates
   libcpprest-dev libboost-dev libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev
-  libgtest-dev libgmock-dev libcli11-dev libssl-dev openssl
+  libgtest-dev libgmock-dev libcli11-dev libssl-dev openssl libcivetweb-dev
   libgloo-dev            # gloo headers for c10d's ProcessGroupGloo (the torch wheel lacks them)
   prometheus             # promtool and a real Prometheus server for tests
+  clang-format           # applies the root .clang-format (STYLE.md)
 )
 
 missing=()
