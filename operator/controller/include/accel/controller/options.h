@@ -1,0 +1,31 @@
+// options.h — operator-wide settings the reconciler needs (flags of accel-operator, or the
+// defaults `accel run` uses). Plain values; every field has a working default.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "accel/controller/time.h"
+
+namespace accel::op {
+
+struct OperatorOptions {
+  // argv[0] of every worker container: the pod runs `<entrypoint> launch -- <command> <args>`.
+  std::string entrypoint = "accel";
+  // Empty: MASTER_ADDR is "<job>-n0.<job>", resolved through the pod's DNS search path (works
+  // with any cluster domain). Set (e.g. "cluster.local"): the fully qualified
+  // "<job>-n0.<job>.<namespace>.svc.<domain>", which saves the search-path lookups.
+  std::string cluster_domain;
+  // Add prometheus.io/scrape|port|path annotations to pods that serve /metrics.
+  bool prometheus_annotations = true;
+  // TCPStore rendezvous port of node 0 (MASTER_PORT), also a port of the headless Service.
+  int rendezvous_port = 29500;
+  // terminationGracePeriodSeconds of every worker pod: time for `accel launch` to forward
+  // SIGTERM to its ranks and let them finish a checkpoint write.
+  std::int64_t termination_grace_period_seconds = 30;
+  // A pod still present this long after its deletionTimestamp plus the grace period is
+  // considered stuck on a dead node and is force-deleted (grace 0).
+  Duration force_delete_after = std::chrono::seconds(30);
+};
+
+}  // namespace accel::op

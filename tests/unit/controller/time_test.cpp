@@ -1,0 +1,38 @@
+// RFC 3339 text <-> Time, as status and pod timestamps need it.
+#include <gtest/gtest.h>
+
+#include "accel/controller/time.h"
+
+namespace accel::op {
+namespace {
+
+TEST(Rfc3339, FormatsUtcWithWholeSeconds) {
+  const Time t = Time(std::chrono::seconds(1735689600)) + std::chrono::milliseconds(999);
+  EXPECT_EQ(format_rfc3339(t), "2025-01-01T00:00:00Z");
+  EXPECT_EQ(format_rfc3339(Time(std::chrono::seconds(951782400))), "2000-02-29T00:00:00Z");
+}
+
+TEST(Rfc3339, ParsesWhatItFormatsAndWhatKubernetesWrites) {
+  EXPECT_EQ(parse_rfc3339("2025-01-01T00:00:00Z"), Time(std::chrono::seconds(1735689600)));
+  EXPECT_EQ(parse_rfc3339("2025-01-01T01:30:00+01:30"), Time(std::chrono::seconds(1735689600)));
+  EXPECT_EQ(parse_rfc3339("2025-01-01T00:00:00.250000Z"),
+            Time(std::chrono::seconds(1735689600)) + std::chrono::milliseconds(250));
+  const Time t = *parse_rfc3339("2031-12-31T23:59:59Z");
+  EXPECT_EQ(format_rfc3339(t), "2031-12-31T23:59:59Z");
+}
+
+TEST(Rfc3339, RejectsMalformedText) {
+  for (const char* bad :
+       {"", "2025-01-01", "2025-01-01 00:00:00Z", "2025-13-01T00:00:00Z", "2025-02-30T00:00:00Z",
+        "2025-01-01T00:00:00", "2025-01-01T00:00:00Zjunk", "2025-01-01T00:00:00.Z"})
+    EXPECT_FALSE(parse_rfc3339(bad)) << bad;
+}
+
+TEST(CeilSeconds, RoundsPartialSecondsUp) {
+  EXPECT_EQ(ceil_seconds(Duration(1)), 1);
+  EXPECT_EQ(ceil_seconds(Duration(2000)), 2);
+  EXPECT_EQ(ceil_seconds(Duration(-5)), 0);
+}
+
+}  // namespace
+}  // namespace accel::op
