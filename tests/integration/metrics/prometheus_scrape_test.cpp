@@ -1,0 +1,101 @@
+// A real Prometheus server (Debian's) scrapes a real 2-rank training run; promtool checks the
+// exposition format; PromQL for the job's samples/s returns a value; /progress answers JSON.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "../worker/training_harness.h"
+#include "accel/launcher.h"
+
+namespace accel::testing {
+namespace {
+
+std::string http_get(const std::string& url) {
+  auto r = run_command({"curl", "-sf", "--max-time", "5", url}, std::chrono::seconds(10));
+  return r.status.success() ? r.output : "";
+}
+
+TEST(PrometheusScrape, RealPrometheusScrapesTwoRanksAndAnswersSamplesPerSecond) {
+  const std::string d = fresh_dir("prom");
+  const int metrics_port = pick_free_port();
+  // Ranks serve metrics_port + local_rank; make sure the second one is free too.
+  const int prom_port = pick_free_port();
+  {
+    std::ofstream cfg(d + "/prometheus.yml");
+    cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+        // honor_labels keeps the workers' own job/namespace labels (the chart's PodMonitor
+        // sets honorLabels: true for the same reason).
+        << "scrape_configs:\n  - job_name: accel-workers\n    honor_labels: true\n"
+        << "    static_configs:\n"
+        << "      - targets: ['127.0.0.1:" << metrics_port << "', '127.0.0.1:" << metrics_port + 1
+        << "']\n";
+  }
+  SubprocessOptions po;
+  po.argv = {"prometheus", "--config.file=" + d + "/prometheus.yml",
+             "--storage.tsdb.path=" + d + "/tsdb",
+             "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)};
+  po.stdout_path = d + "/prometheus.log";
+  po.stderr_path = "=stdout";
+  Subprocess prometheus(po);
+
+  SubprocessOptions to;
+  to.argv = {ACCEL_CLI, "launch", "--num_processes", "2", "--main_process_port", "0", "--",
+             GPT_TRAINER, "--steps", "100000", "--batch-size", "4", "--seq-len", "32", "--dim",
+             "32", "--layers", "1", "--log-every", "1000"};
+  to.env = {{"ACCEL_PROJECT_DIR", d}, {"ACCEL_METRICS_PORT", std::to_string(metrics_port)},
+            {"ACCEL_JOB_NAME", "prom-test"}, {"ACCEL_CONFIG_FILE", d + "/none.yaml"},
+            {"OMP_NUM_THREADS", "1"}};
+  to.stdout_path = d + "/train.log";
+  to.stderr_path = "=stdout";
+  Subprocess training(to);
+
+  // Wait (bounded) for both ranks to serve metrics with steps counted.
+  std::string scrape0, scrape1;
+  for (int i = 0; i < 240; ++i) {
+    scrape0 = http_get("http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics");
+    scrape1 = http_get("http://127.0.0.1:" + std::to_string(metrics_port + 1) + "/metrics");
+    if (scrape0.find("accel_train_steps_total{") != std::string::npos && !scrape1.empty()) break;
+    ASSERT_FALSE(training.poll()) << "training ended early";
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_NE(scrape0.find("accel_train_samples_total{"), std::string::npos) << scrape0;
+  EXPECT_NE(scrape1.find("rank=\"1\""), std::string::npos) << scrape1;
+  EXPECT_NE(scrape0.find("job=\"prom-test\""), std::string::npos);
+
+  // promtool's linter accepts the exposition.
+  {
+    std::ofstream(d + "/scrape.txt") << scrape0;
+    auto lint = run_command({"sh", "-c", "promtool check metrics < " + d + "/scrape.txt"});
+    EXPECT_TRUE(lint.status.success()) << lint.output;
+  }
+
+  // /progress on rank 0.
+  auto progress = nlohmann::json::parse(
+      http_get("http://127.0.0.1:" + std::to_string(metrics_port) + "/progress"));
+  EXPECT_GT(progress["step"].get<int64_t>(), 0);
+  EXPECT_EQ(progress["totalSteps"].get<int64_t>(), 100000);
+
+  // PromQL: the job's samples per second, summed over ranks.
+  const std::string query =
+      "http://127.0.0.1:" + std::to_string(prom_port) +
+      "/api/v1/query?query=sum(rate(accel_train_samples_total%7Bjob%3D%22prom-test%22%7D%5B10s%5D))";
+  double samples_per_s = 0;
+  for (int i = 0; i < 120 && samples_per_s <= 0; ++i) {
+    auto body = http_get(query);
+    if (!body.empty()) {
+      auto j = nlohmann::json::parse(body);
+      auto& res = j["data"]["result"];
+      if (!res.empty()) samples_per_s = std::stod(res[0]["value"][1].get<std::string>());
+    }
+    if (samples_per_s <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_GT(samples_per_s, 0) << "Prometheus never returned a samples/s value";
+  training.terminate(std::chrono::seconds(10));
+  prometheus.terminate(std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace accel::testing

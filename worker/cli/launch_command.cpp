@@ -1,0 +1,75 @@
+#include "launch_command.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "accel/config.h"
+#include "accel/launcher.h"
+
+namespace accel {
+
+namespace {
+
+std::vector<int> parse_gpu_ids(const std::string& ids) {
+  std::vector<int> out;
+  if (ids.empty() || ids == "all") return out;
+  std::stringstream ss(ids);
+  std::string part;
+  while (std::getline(ss, part, ',')) out.push_back(std::stoi(part));
+  return out;
+}
+
+struct LaunchCommand {
+  LaunchFlags flags;
+  std::vector<std::string> program;
+  std::string log_dir;
+  int grace_seconds = 10;
+};
+
+}  // namespace
+
+void add_launch_command(CLI::App& app) {
+  auto state = std::make_shared<LaunchCommand>();
+  auto* sub = app.add_subcommand(
+      "launch",
+      "Run this node's ranks of a training program: accel launch [flags] -- PROGRAM [ARGS...]. "
+      "Flags override the config file and ACCEL_* environment; the program's own code overrides "
+      "flags.");
+  add_launch_flags(*sub, state->flags);
+  sub->add_option("--log_dir", state->log_dir, "Write each rank's output to LOG_DIR/rank_N.log");
+  sub->add_option("--grace_seconds", state->grace_seconds,
+                  "Seconds between SIGTERM and SIGKILL when the gang stops");
+  sub->add_option("program", state->program, "The training program and its arguments")
+      ->required();
+  sub->prefix_command();
+  sub->callback([state, sub] {
+    auto& s = *state;
+    for (auto& extra : sub->remaining()) s.program.push_back(extra);
+    ConfigInputs in = ConfigInputs::from_process();
+    in.launch_flags = s.flags.values;
+    in.config_file = s.flags.config_file;
+    in.config_file_origin = "--config_file";
+    ResolvedConfig cfg = resolve_config(in);
+
+    LaunchPlan plan;
+    plan.program = s.program;
+    plan.nproc = cfg.get_int("num_processes");
+    plan.nnodes = cfg.get_int("num_machines");
+    plan.node_rank = cfg.get_int("machine_rank");
+    plan.master_addr = cfg.get_string("main_process_ip");
+    plan.master_port = cfg.get_int("main_process_port");
+    // The operator's env contract names the rendezvous directly (MASTER_ADDR/PORT, NNODES,
+    // NODE_RANK); those describe the same values and are honoured as environment.
+    plan.threads_per_process = cfg.get_int("num_cpu_threads_per_process");
+    if (!cfg.get_bool("cpu")) plan.gpu_ids = parse_gpu_ids(cfg.get_string("gpu_ids"));
+    plan.env = s.flags.to_env();
+    plan.log_dir = s.log_dir;
+    plan.grace = std::chrono::seconds(s.grace_seconds);
+    std::exit(launch_gang(plan));
+  });
+}
+
+}  // namespace accel

@@ -1,0 +1,44 @@
+// accel/launcher.h — `accel launch`: run one node's share of a training gang.
+//
+// Starts `nproc` copies of the training program with the env contract (RANK, LOCAL_RANK,
+// WORLD_SIZE, LOCAL_WORLD_SIZE, NODE_RANK, NNODES, MASTER_ADDR, MASTER_PORT, OMP_NUM_THREADS,
+// CUDA_VISIBLE_DEVICES, plus ACCEL_LAUNCH_* for launch flags), watches them, and:
+//  - when one exits non-zero or is killed, stops the others (SIGTERM, then SIGKILL after the
+//    grace period): the gang fails together, and the launcher exits with that first failure's
+//    code (a signal N reports 128+N), per api/EXIT_CODES.md;
+//  - forwards SIGTERM/SIGINT/SIGHUP to every rank and exits with 128+signal once they ended;
+//  - exits 0 when every rank exited 0.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace accel {
+
+struct LaunchPlan {
+  std::vector<std::string> program;  // argv of the training program
+  int nproc = 1;                     // processes on this node
+  int nnodes = 1;
+  int node_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;           // 0: a free port (single node only)
+  int threads_per_process = 0;       // 0: cores / nproc
+  std::vector<int> gpu_ids;          // empty: no GPU pinning
+  std::map<std::string, std::string> env;  // added to every rank (ACCEL_LAUNCH_*, ...)
+  std::chrono::milliseconds grace{std::chrono::seconds(10)};
+  std::string log_dir;               // empty: ranks inherit stdout/stderr
+};
+
+// Runs the gang to completion; returns the launcher's exit code.
+int launch_gang(const LaunchPlan& plan);
+
+// The env of one rank (exposed for tests and for `accel run`).
+std::map<std::string, std::string> rank_env(const LaunchPlan& plan, int local_rank,
+                                            int master_port);
+
+// A free TCP port on loopback.
+int pick_free_port();
+
+}  // namespace accel

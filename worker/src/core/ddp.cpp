@@ -1,0 +1,81 @@
+#include "ddp.h"
+
+#include <torch/autograd.h>
+
+namespace accel {
+
+void broadcast_from_rank0(c10d::ProcessGroup& group, std::vector<at::Tensor> tensors) {
+  if (group.getSize() <= 1 || tensors.empty()) return;
+  // One flat buffer per dtype keeps this to a handful of collectives.
+  std::map<c10::ScalarType, std::vector<at::Tensor>> by_type;
+  for (auto& t : tensors) by_type[t.scalar_type()].push_back(t);
+  for (auto& [type, group_tensors] : by_type) {
+    std::vector<at::Tensor> flat{torch::cat(
+        [&] {
+          std::vector<at::Tensor> v;
+          for (auto& t : group_tensors) v.push_back(t.detach().reshape(-1));
+          return v;
+        }())};
+    c10d::BroadcastOptions opts;
+    opts.rootRank = 0;
+    group.broadcast(flat, opts)->wait();
+    int64_t offset = 0;
+    torch::NoGradGuard no_grad;
+    for (auto& t : group_tensors) {
+      auto n = t.numel();
+      t.copy_(flat[0].narrow(0, offset, n).view_as(t));
+      offset += n;
+    }
+  }
+}
+
+DataParallel::DataParallel(torch::nn::Module& module,
+                           c10::intrusive_ptr<c10d::ProcessGroup> group, const DdpOptions& options)
+    : group_(std::move(group)), options_(options) {
+  for (auto& p : module.parameters())
+    if (p.requires_grad()) params_.push_back(p);
+  std::vector<at::Tensor> state = module.parameters();
+  for (auto& b : module.buffers()) state.push_back(b);
+  broadcast_from_rank0(*group_, state);
+
+  const int64_t cap = options.bucket_cap_mb * 1024 * 1024;
+  const int64_t first_cap = std::min<int64_t>(c10d::kDefaultFirstBucketBytes, cap);
+  std::vector<bool> sparse(params_.size(), false);
+  // As torch's DDP: assign buckets in reverse order of registration (gradients of the last
+  // layers arrive first), the first bucket small so communication starts early.
+  std::vector<at::Tensor> reversed(params_.rbegin(), params_.rend());
+  std::vector<int64_t> reversed_index(params_.size());
+  for (size_t i = 0; i < params_.size(); ++i) reversed_index[i] = int64_t(params_.size() - 1 - i);
+  auto [buckets, limits] = c10d::compute_bucket_assignment_by_size(
+      reversed, {static_cast<size_t>(first_cap), static_cast<size_t>(cap)}, sparse,
+      reversed_index);
+  std::unordered_map<size_t, std::string> names;
+  size_t i = 0;
+  for (auto& item : module.named_parameters())
+    if (item.value().requires_grad()) names[i++] = item.key();
+  reducer_ = std::make_unique<c10d::Reducer>(
+      params_, buckets, group_, sparse, cap, options.find_unused_parameters,
+      options.gradient_as_bucket_view, names, first_cap,
+      /*skip_all_reduce_unused_params=*/false, /*use_python_reducer=*/false,
+      /*bucket_bytes_cap_list=*/std::vector<int64_t>{});
+  if (options.static_graph) reducer_->set_static_graph();
+}
+
+DataParallel::~DataParallel() = default;
+
+void DataParallel::pre_forward(bool sync) {
+  if (!sync || !torch::GradMode::is_enabled()) return;
+  reducer_->rebuild_buckets();
+  reducer_->prepare_for_forward();
+}
+
+void DataParallel::pre_backward(const std::vector<at::Tensor>& outputs) {
+  if (options_.find_unused_parameters && !options_.static_graph)
+    reducer_->prepare_for_backward(outputs);
+  else
+    reducer_->prepare_for_backward({});
+}
+
+size_t DataParallel::bucket_count() const { return reducer_->get_grad_buckets(false).size(); }
+
+}  // namespace accel

@@ -1,0 +1,92 @@
+#include "process_group.h"
+
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef ACCEL_WITH_CUDA
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include <cstdlib>
+
+namespace accel {
+
+namespace {
+
+bool contains(const std::string& s, const char* needle) { return s.find(needle) != std::string::npos; }
+
+c10::intrusive_ptr<c10d::Store> connect_store(const ProcessGroupOptions& o) {
+  c10d::TCPStoreOptions so;
+  so.port = static_cast<std::uint16_t>(o.master_port);
+  so.isServer = o.rank == 0;
+  so.numWorkers = static_cast<std::size_t>(o.world_size);
+  so.waitWorkers = true;
+  so.timeout = o.rendezvous_timeout;
+  try {
+    auto store = c10::make_intrusive<c10d::TCPStore>(o.master_addr, so);
+    // From here on, store operations (used by backends to exchange addresses) use the
+    // collective timeout.
+    store->setTimeout(o.timeout);
+    return store;
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    std::string where = o.master_addr + ":" + std::to_string(o.master_port);
+    if (contains(what, "imed out") || contains(what, "timeout") || contains(what, "Timeout"))
+      throw RendezvousTimeout("rendezvous at " + where + " did not complete within " +
+                              std::to_string(o.rendezvous_timeout.count() / 1000) +
+                              " s (world size " + std::to_string(o.world_size) + "): " + what);
+    throw std::runtime_error("rendezvous at " + where + " failed: " + what);
+  }
+}
+
+}  // namespace
+
+bool is_collective_timeout(const std::exception& e) {
+  std::string w = e.what();
+  return contains(w, "imed out") || contains(w, "Timeout") || contains(w, "timeout") ||
+         contains(w, "Connection closed by peer") || contains(w, "Connection reset") ||
+         contains(w, "NCCL") || contains(w, "aborted");
+}
+
+DistributedContext init_process_group(const ProcessGroupOptions& o) {
+  DistributedContext ctx;
+  ctx.store = connect_store(o);
+  auto prefix = c10::make_intrusive<c10d::PrefixStore>("default_pg/", ctx.store);
+  ctx.group = c10::make_intrusive<c10d::ProcessGroup>(prefix, o.rank, o.world_size);
+
+  // Gloo serves CPU tensors in every build (and the CUDA build's CPU-side collectives).
+  auto gloo_opts = c10d::ProcessGroupGloo::Options::create(o.timeout);
+  if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname && *ifname)
+    gloo_opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+  else if (o.master_addr == "127.0.0.1" || o.master_addr == "localhost")
+    gloo_opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+  else
+    gloo_opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  gloo_opts->threads = 2;
+  auto gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(
+      c10::make_intrusive<c10d::PrefixStore>("gloo/", prefix), o.rank, o.world_size, gloo_opts);
+  ctx.group->setBackend(c10::DeviceType::CPU, c10d::ProcessGroup::BackendType::GLOO, gloo);
+
+  if (o.backend == "nccl") {
+#ifdef ACCEL_WITH_CUDA
+    // Async error handling: a hung or failed collective ends the process (torch's mode 3 is
+    // "tear down", the default); our launcher maps that to the collective-timeout code.
+    ::setenv("TORCH_NCCL_ASYNC_ERROR_HANDLING", "1", 0);
+    auto nccl_opts = c10d::ProcessGroupNCCL::Options::create();
+    nccl_opts->timeout = o.timeout;
+    auto nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(
+        c10::make_intrusive<c10d::PrefixStore>("nccl/", prefix), o.rank, o.world_size, nccl_opts);
+    ctx.group->setBackend(c10::DeviceType::CUDA, c10d::ProcessGroup::BackendType::NCCL, nccl);
+    ctx.group->setDefaultBackend(c10d::ProcessGroup::BackendType::NCCL);
+#else
+    throw std::runtime_error(
+        "backend nccl requested, but this build of libaccel has no CUDA/NCCL support "
+        "(configure with -DACCEL_WITH_CUDA=ON on a machine with CUDA)");
+#endif
+  } else {
+    ctx.group->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
+  }
+  return ctx;
+}
+
+}  // namespace accel

@@ -1,0 +1,148 @@
+#include "training_hooks.h"
+
+#include <iostream>
+
+#include "accel/config.h"
+#include "accel/tracking.h"
+#include "accel/training_metrics.h"
+#ifdef ACCEL_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+namespace accel {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+class DefaultHooks final : public TrainingHooks {
+ public:
+  DefaultHooks(const Settings& s, int rank, int world, int node_rank, int local_rank,
+               c10::Device device)
+      : s_(s), rank_(rank), world_(world), device_(device) {
+    MetricsIdentity id{s.job_name, s.job_namespace, node_rank, rank, world};
+    // One port per rank: metrics_port + local_rank (metrics_port 0 = off).
+    const int port = s.metrics_port > 0 ? s.metrics_port + local_rank : -1;
+    metrics_ = std::make_unique<TrainingMetrics>(id, port);
+    metrics_->set_restarts(s.restart_count);
+    if (port > 0 && rank == 0)
+      std::cout << "[accel] metrics on :" << metrics_->port() << "/metrics and /progress"
+                << std::endl;
+  }
+
+  void on_prepared(int64_t step) override {
+    step_start_ = Clock::now();
+    last_step_end_ = Clock::now();
+    metrics_->resumed_at(step);
+  }
+
+  void on_micro_batch_start() override {
+    if (!in_step_) {
+      metrics_->observe_data_wait(seconds_since(last_step_end_));
+      step_start_ = Clock::now();
+      in_step_ = true;
+    } else {
+      metrics_->observe_data_wait(seconds_since(last_micro_end_));
+    }
+  }
+
+  void on_step(int64_t step, int64_t window_size, double lr, double loss_scale) override {
+    const int64_t samples = samples_per_micro_ * window_size;
+    const int64_t tokens = tokens_per_micro_ * window_size;
+    metrics_->step_completed(step, seconds_since(step_start_), samples, tokens);
+    metrics_->set_learning_rate(lr);
+    metrics_->set_loss_scale(loss_scale);
+#ifdef ACCEL_WITH_CUDA
+    if (device_.is_cuda()) {
+      auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device_.index());
+      metrics_->set_gpu_memory(static_cast<double>(
+          stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)]
+              .current));
+    }
+#endif
+    in_step_ = false;
+    last_step_end_ = Clock::now();
+    last_micro_end_ = last_step_end_;
+  }
+
+  void on_grad_norm(double norm) override { metrics_->set_grad_norm(norm); }
+  void on_checkpoint(int64_t step, double seconds) override {
+    metrics_->checkpoint_saved(step, seconds);
+    last_step_end_ = Clock::now();  // the save is not data loading
+  }
+  void on_resumed(int64_t step) override { metrics_->resumed_at(step); }
+
+  void init_trackers(const std::string& project,
+                     const std::map<std::string, std::string>& hparams) override {
+    if (rank_ != 0 || s_.log_with.empty() || hub_) return;
+    TrackerSettings ts;
+    ts.logging_dir = s_.logging_dir;
+    ts.run_name_prefix = s_.run_name_prefix;
+    ts.run_name = s_.run_name;
+    ts.project = project;
+    ts.per_tracker = s_.tracker_settings;
+    TrackerSet set;
+    try {
+      set = make_trackers(s_.log_with, ts);
+    } catch (const std::invalid_argument& e) {
+      // An unknown tracker or setting, or mlflow without a URI: a configuration error (78).
+      throw ConfigError(std::string("log_with: ") + e.what());
+    }
+    hub_ = std::make_unique<TrackerHub>(std::move(set), /*is_main_process=*/true);
+    hub_->start(project, hparams);
+    std::cout << "[accel] trackers (" << join(s_.log_with) << ") write to " << hub_->run_dir()
+              << std::endl;
+  }
+
+  void log(const std::map<std::string, double>& values, int64_t step) override {
+    if (auto it = values.find("loss"); it != values.end()) metrics_->set_loss(it->second);
+    if (hub_) hub_->log(values, step);
+  }
+
+  void finish(bool success) override {
+    if (!hub_) return;
+    for (auto& r : hub_->finish(success))
+      if (r.dropped > 0 || !r.error.empty())
+        std::cerr << "[accel] tracker " << r.name << ": delivered " << r.delivered << ", dropped "
+                  << r.dropped << (r.error.empty() ? "" : " (" + r.error + ")") << std::endl;
+    hub_.reset();
+  }
+
+  void set_batch_shape(int64_t samples, int64_t tokens) override {
+    samples_per_micro_ = samples;
+    tokens_per_micro_ = tokens;
+  }
+  void set_total_steps(int64_t total) override { metrics_->set_total_steps(total); }
+  int metrics_port() const override { return metrics_->port(); }
+
+ private:
+  static std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (auto& x : v) out += (out.empty() ? "" : ",") + x;
+    return out;
+  }
+
+  Settings s_;
+  int rank_, world_;
+  c10::Device device_;
+  std::unique_ptr<TrainingMetrics> metrics_;
+  std::unique_ptr<TrackerHub> hub_;
+  int64_t samples_per_micro_ = 0, tokens_per_micro_ = 0;
+  bool in_step_ = false;
+  Clock::time_point step_start_ = Clock::now(), last_step_end_ = Clock::now(),
+                    last_micro_end_ = Clock::now();
+};
+
+}  // namespace
+
+std::unique_ptr<TrainingHooks> make_training_hooks(const Settings& s, int rank, int world,
+                                                   int node_rank, int local_rank,
+                                                   c10::Device device) {
+  return std::make_unique<DefaultHooks>(s, rank, world, node_rank, local_rank, device);
+}
+
+}  // namespace accel

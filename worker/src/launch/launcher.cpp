@@ -1,0 +1,155 @@
+#include "accel/launcher.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+#include "accel/api/exit_codes.h"
+#include "accel/subprocess.h"
+
+namespace accel {
+
+namespace {
+
+std::atomic<int> g_signal{0};
+
+void on_signal(int sig) { g_signal.store(sig); }
+
+class SignalCapture {
+ public:
+  SignalCapture() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaction(s, &sa, &old_[s]);
+  }
+  ~SignalCapture() {
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaction(s, &old_[s], nullptr);
+  }
+
+ private:
+  struct sigaction old_[NSIG] {};
+};
+
+}  // namespace
+
+int pick_free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    throw std::runtime_error("bind() failed");
+  }
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::map<std::string, std::string> rank_env(const LaunchPlan& p, int local_rank, int master_port) {
+  std::map<std::string, std::string> env = p.env;
+  const int rank = p.node_rank * p.nproc + local_rank;
+  env["RANK"] = std::to_string(rank);
+  env["LOCAL_RANK"] = std::to_string(local_rank);
+  env["WORLD_SIZE"] = std::to_string(p.nnodes * p.nproc);
+  env["LOCAL_WORLD_SIZE"] = std::to_string(p.nproc);
+  env["NODE_RANK"] = std::to_string(p.node_rank);
+  env["NNODES"] = std::to_string(p.nnodes);
+  env["MASTER_ADDR"] = p.master_addr;
+  env["MASTER_PORT"] = std::to_string(master_port);
+  int threads = p.threads_per_process;
+  if (threads <= 0) {
+    unsigned cores = std::thread::hardware_concurrency();
+    threads = std::max(1, static_cast<int>(cores) / std::max(1, p.nproc));
+  }
+  env["OMP_NUM_THREADS"] = std::to_string(threads);
+  if (!p.gpu_ids.empty()) {
+    // Ranks select cuda:LOCAL_RANK, so the chosen GPUs are exposed in order.
+    std::string list;
+    for (int id : p.gpu_ids) list += (list.empty() ? "" : ",") + std::to_string(id);
+    env["CUDA_VISIBLE_DEVICES"] = list;
+  }
+  return env;
+}
+
+int launch_gang(const LaunchPlan& p) {
+  if (p.program.empty()) throw std::invalid_argument("accel launch: no training program given");
+  if (p.nproc < 1) throw std::invalid_argument("accel launch: num_processes must be >= 1");
+  int port = p.master_port;
+  if (port == 0) {
+    if (p.nnodes > 1)
+      throw std::invalid_argument("accel launch: main_process_port 0 (pick a free port) only works "
+                                  "on one machine");
+    port = pick_free_port();
+  }
+  SignalCapture capture;
+  std::vector<std::unique_ptr<Subprocess>> ranks;
+  for (int i = 0; i < p.nproc; ++i) {
+    SubprocessOptions o;
+    o.argv = p.program;
+    o.env = rank_env(p, i, port);
+    if (!p.log_dir.empty()) {
+      o.stdout_path = p.log_dir + "/rank_" + std::to_string(p.node_rank * p.nproc + i) + ".log";
+      o.stderr_path = "=stdout";
+    }
+    ranks.push_back(std::make_unique<Subprocess>(o));
+  }
+
+  std::optional<int> failure;  // the first failing rank's code
+  int failed_rank = -1;
+  std::vector<bool> done(ranks.size(), false);
+  size_t remaining = ranks.size();
+  auto stop_all = [&](int sig) {
+    for (size_t i = 0; i < ranks.size(); ++i)
+      if (!done[i]) ranks[i]->signal(sig);
+  };
+  std::optional<std::chrono::steady_clock::time_point> kill_at;
+  int forwarded = 0;
+
+  while (remaining > 0) {
+    if (int sig = g_signal.exchange(0); sig != 0) {
+      std::cerr << "[accel launch] received signal " << sig << ", stopping " << remaining
+                << " rank(s)" << std::endl;
+      forwarded = sig;
+      stop_all(SIGTERM);
+      if (!kill_at) kill_at = std::chrono::steady_clock::now() + p.grace;
+    }
+    for (size_t i = 0; i < ranks.size(); ++i) {
+      if (done[i]) continue;
+      auto s = ranks[i]->poll();
+      if (!s) continue;
+      done[i] = true;
+      --remaining;
+      if (!s->success() && !failure && !forwarded) {
+        failure = s->code();
+        failed_rank = p.node_rank * p.nproc + static_cast<int>(i);
+        std::cerr << "[accel launch] rank " << failed_rank << " " << s->describe() << " — "
+                  << api::describe_exit_code(*failure) << "; stopping the other ranks"
+                  << std::endl;
+        stop_all(SIGTERM);
+        kill_at = std::chrono::steady_clock::now() + p.grace;
+      }
+    }
+    if (kill_at && std::chrono::steady_clock::now() >= *kill_at) {
+      stop_all(SIGKILL);
+      kill_at.reset();
+    }
+    if (remaining > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (failure) return *failure;
+  if (forwarded) return 128 + forwarded;
+  return 0;
+}
+
+}  // namespace accel
