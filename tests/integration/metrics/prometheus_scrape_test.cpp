@@ -64,6 +64,13 @@ TEST(PrometheusScrape, RealPrometheusScrapesTwoRanksAndAnswersSamplesPerSecond) 
   ASSERT_NE(scrape0.find("accel_train_samples_total{"), std::string::npos) << scrape0;
   EXPECT_NE(scrape1.find("rank=\"1\""), std::string::npos) << scrape1;
   EXPECT_NE(scrape0.find("job=\"prom-test\""), std::string::npos);
+  // Gradient all-reduces were timed (the DDP comm hook observed at least one bucket).
+  {
+    auto pos = scrape0.find("accel_train_allreduce_duration_seconds_count{");
+    ASSERT_NE(pos, std::string::npos) << scrape0;
+    auto value = std::stod(scrape0.substr(scrape0.find('}', pos) + 1));
+    EXPECT_GT(value, 0) << scrape0;
+  }
 
   // promtool's linter accepts the exposition.
   {

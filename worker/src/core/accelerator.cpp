@@ -215,6 +215,8 @@ void Accelerator::prepare(torch::nn::Module& model, torch::optim::Optimizer& opt
     d.gradient_as_bucket_view = m.s.ddp_gradient_as_bucket_view;
     d.static_graph = m.s.ddp_static_graph;
     d.find_unused_parameters = m.s.ddp_find_unused_parameters;
+    TrainingHooks* hooks = m.hooks.get();
+    d.on_allreduce = [hooks](double seconds) { hooks->on_allreduce(seconds); };
     collective("broadcast of initial parameters", [&] {
       m.ddp = std::make_unique<DataParallel>(model, m.dist.group, d);
       return 0;

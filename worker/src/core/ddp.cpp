@@ -1,8 +1,45 @@
 #include "ddp.h"
 
 #include <torch/autograd.h>
+#include <torch/csrc/distributed/c10d/comm.hpp>
+
+#include <chrono>
 
 namespace accel {
+
+namespace {
+
+// The Reducer's default all-reduce (average over ranks) plus a timer: the bucket's buffer is
+// divided by the world size and summed across ranks; the callback sees launch → completion.
+class TimedAllReduceHook final : public c10d::CommHookInterface {
+ public:
+  TimedAllReduceHook(c10::intrusive_ptr<c10d::ProcessGroup> group,
+                     std::function<void(double)> observe)
+      : group_(std::move(group)), observe_(std::move(observe)) {}
+
+  c10::intrusive_ptr<c10::ivalue::Future> runHook(c10d::GradBucket& bucket) override {
+    auto tensor = bucket.getBufferRef();
+    tensor.div_(group_->getSize());
+    std::vector<at::Tensor> tensors{tensor};
+    const auto start = std::chrono::steady_clock::now();
+    auto future = group_->allreduce(tensors)->getFuture();
+    auto observe = observe_;
+    future->addCallback([start, observe](c10::ivalue::Future&) {
+      observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    });
+    return future;
+  }
+
+  at::Tensor parseHookResult(const c10::IValue& result) override {
+    return c10d::detail::parseCppCommHookResult(result);
+  }
+
+ private:
+  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  std::function<void(double)> observe_;
+};
+
+}  // namespace
 
 void broadcast_from_rank0(c10d::ProcessGroup& group, std::vector<at::Tensor> tensors) {
   if (group.getSize() <= 1 || tensors.empty()) return;
@@ -58,6 +95,8 @@ DataParallel::DataParallel(torch::nn::Module& module,
       options.gradient_as_bucket_view, names, first_cap,
       /*skip_all_reduce_unused_params=*/false, /*use_python_reducer=*/false,
       /*bucket_bytes_cap_list=*/std::vector<int64_t>{});
+  if (options.on_allreduce)
+    reducer_->register_comm_hook(std::make_unique<TimedAllReduceHook>(group_, options.on_allreduce));
   if (options.static_graph) reducer_->set_static_graph();
 }
 

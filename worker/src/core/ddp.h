@@ -14,6 +14,7 @@
 // Skipping pre_backward is exactly no_sync(): gradients accumulate locally.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct DdpOptions {
   bool gradient_as_bucket_view = false;
   bool static_graph = false;
   bool find_unused_parameters = false;
+  // Called (from a communication thread) with each bucket's all-reduce time, launch to
+  // completion, in seconds. Empty: not measured.
+  std::function<void(double)> on_allreduce;
 };
 
 class DataParallel {

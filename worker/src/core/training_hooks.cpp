@@ -70,6 +70,7 @@ class DefaultHooks final : public TrainingHooks {
   }
 
   void on_grad_norm(double norm) override { metrics_->set_grad_norm(norm); }
+  void on_allreduce(double seconds) override { metrics_->observe_allreduce(seconds); }
   void on_checkpoint(int64_t step, double seconds) override {
     metrics_->checkpoint_saved(step, seconds);
     last_step_end_ = Clock::now();  // the save is not data loading

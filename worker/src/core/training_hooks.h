@@ -22,6 +22,8 @@ class TrainingHooks {
   virtual void on_micro_batch_start() = 0;
   virtual void on_step(int64_t step, int64_t window_size, double lr, double loss_scale) = 0;
   virtual void on_grad_norm(double norm) = 0;
+  // Thread-safe: called from communication threads.
+  virtual void on_allreduce(double seconds) = 0;
   virtual void on_checkpoint(int64_t step, double seconds) = 0;
   virtual void on_resumed(int64_t step) = 0;
   virtual void init_trackers(const std::string& project,
