@@ -1,0 +1,643 @@
+// accel-operator (the real binary, as a subprocess) against a real control plane:
+// kube-apiserver + etcd + kube-controller-manager (its garbage collector deletes what an
+// AccelJob owns) + kube-scheduler, started once for this binary by tests/support/control_plane.h.
+// The CRD is applied with the real kubectl; so are AccelJobs. There is no kubelet: tests move
+// pods through their phases with `kubectl patch --subresource=status`, as a kubelet would.
+// Each test has its own namespace and its own operator process(es) watching only it.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "accel/kube/client.h"
+#include "accel/kube/errors.h"
+#include "accel/subprocess.h"
+#include "control_plane.h"
+
+namespace {
+
+using accel::Subprocess;
+using accel::SubprocessOptions;
+using accel::testing::ControlPlane;
+using nlohmann::json;
+namespace kube = accel::kube;
+
+ControlPlane* g_cp = nullptr;
+std::unique_ptr<kube::Client> g_client;
+
+const kube::Resource kJobs{"accel.dev", "v1alpha1", "acceljobs", true, "AccelJob"};
+
+class Env : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    g_cp = new ControlPlane({.with_controllers = true});
+    auto applied = g_cp->kubectl(
+        {"apply", "--server-side", "-f", accel::testing::source_dir() + "/crds/acceljob.yaml"});
+    ASSERT_TRUE(applied.status.success()) << applied.output;
+    auto established = g_cp->kubectl({"wait", "--for=condition=Established",
+                                      "crd/acceljobs.accel.dev", "--timeout=60s"},
+                                     std::chrono::seconds(70));
+    ASSERT_TRUE(established.status.success()) << established.output;
+    g_client = std::make_unique<kube::Client>(kube::ClientConfig::from_kubeconfig(g_cp->kubeconfig()));
+  }
+  void TearDown() override {
+    g_client.reset();
+    delete g_cp;
+    g_cp = nullptr;
+  }
+};
+const auto* const g_env = ::testing::AddGlobalTestEnvironment(new Env);
+
+bool eventually(const std::function<bool()>& pred,
+                std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+std::string http_get(int port, const std::string& path, int* code = nullptr) {
+  auto r = accel::run_command({"curl", "-s", "-m", "5", "-w", "\n%{http_code}",
+                               "http://127.0.0.1:" + std::to_string(port) + path},
+                              std::chrono::seconds(10));
+  auto nl = r.output.rfind('\n');
+  if (code) *code = nl == std::string::npos ? 0 : std::atoi(r.output.c_str() + nl + 1);
+  return nl == std::string::npos ? r.output : r.output.substr(0, nl);
+}
+
+std::string now_rfc3339() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// One accel-operator process watching one namespace.
+struct Operator {
+  std::unique_ptr<Subprocess> proc;
+  int health_port = 0, metrics_port = 0;
+  std::string log_path;
+
+  std::string log() const {
+    std::ifstream in(log_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  // VmHWM (peak resident set) in kB from /proc, 0 when unreadable.
+  long peak_rss_kb() const {
+    std::ifstream in("/proc/" + std::to_string(proc->pid()) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+    return 0;
+  }
+};
+
+Operator start_operator(const std::string& ns, const std::vector<std::string>& extra = {},
+                        bool wait_ready = true) {
+  static int n = 0;
+  Operator op;
+  op.health_port = free_port();
+  op.metrics_port = free_port();
+  op.log_path = g_cp->dir() + "/operator-" + ns + "-" + std::to_string(++n) + ".log";
+  SubprocessOptions o;
+  o.argv = {ACCEL_OPERATOR_BINARY,
+            "--kubeconfig=" + g_cp->kubeconfig(),
+            "--namespace=" + ns,
+            "--health-probe-bind-address=127.0.0.1:" + std::to_string(op.health_port),
+            "--metrics-bind-address=127.0.0.1:" + std::to_string(op.metrics_port),
+            "--log-level=debug"};
+  o.argv.insert(o.argv.end(), extra.begin(), extra.end());
+  o.stdout_path = op.log_path;
+  o.stderr_path = "=stdout";
+  op.proc = std::make_unique<Subprocess>(o);
+  if (wait_ready) {
+    bool ready = eventually([&] {
+      int code = 0;
+      http_get(op.health_port, "/readyz", &code);
+      return code == 200;
+    });
+    EXPECT_TRUE(ready) << "operator never became ready; log:\n" << op.log();
+  }
+  return op;
+}
+
+std::string make_namespace(const std::string& name) {
+  auto r = g_cp->kubectl({"create", "namespace", name});
+  EXPECT_TRUE(r.status.success()) << r.output;
+  return name;
+}
+
+json job_spec(const std::string& name, int nodes, json run_policy = json::object()) {
+  if (!run_policy.contains("backoff")) run_policy["backoff"] = {{"initialSeconds", 0}};
+  return {{"apiVersion", "accel.dev/v1alpha1"},
+          {"kind", "AccelJob"},
+          {"metadata", {{"name", name}}},
+          {"spec",
+           {{"image", "registry.example/train:1"},
+            {"command", {"python", "train.py"}},
+            {"nodes", nodes},
+            {"metrics", {{"port", 0}}},
+            {"runPolicy", run_policy}}}};
+}
+
+void kubectl_apply(const std::string& ns, const json& object) {
+  std::string path = g_cp->dir() + "/apply-" + ns + "-" +
+                     object["metadata"]["name"].get<std::string>() + ".json";
+  std::ofstream(path) << object.dump(2);
+  auto r = g_cp->kubectl({"apply", "-n", ns, "-f", path});
+  ASSERT_TRUE(r.status.success()) << r.output;
+}
+
+json get_job(const std::string& ns, const std::string& name) {
+  try {
+    return g_client->get(kJobs, ns, name);
+  } catch (const kube::NotFoundError&) {
+    return nullptr;
+  }
+}
+
+std::string phase_of(const std::string& ns, const std::string& name) {
+  json j = get_job(ns, name);
+  if (j.is_null()) return "<gone>";
+  return j.value("/status/phase"_json_pointer, std::string());
+}
+
+std::vector<json> job_pods(const std::string& ns, const std::string& job) {
+  kube::ListOptions lo;
+  lo.label_selector = "accel.dev/job-name=" + job;
+  return g_client->list(kube::resources::pods(), ns, lo).items;
+}
+
+std::set<std::string> pod_names(const std::string& ns, const std::string& job) {
+  std::set<std::string> names;
+  for (const auto& p : job_pods(ns, job)) names.insert(p["metadata"]["name"].get<std::string>());
+  return names;
+}
+
+std::set<std::string> attempt_names(const std::string& job, int attempt, int nodes) {
+  std::set<std::string> names;
+  for (int n = 0; n < nodes; ++n)
+    names.insert(job + "-a" + std::to_string(attempt) + "-n" + std::to_string(n));
+  return names;
+}
+
+void patch_pod_status(const std::string& ns, const std::string& pod, const json& status) {
+  auto r = g_cp->kubectl({"patch", "pod", pod, "-n", ns, "--subresource=status", "--type=merge",
+                          "-p", json{{"status", status}}.dump()});
+  ASSERT_TRUE(r.status.success()) << r.output;
+}
+
+void set_running(const std::string& ns, const std::string& pod) {
+  std::string now = now_rfc3339();
+  patch_pod_status(ns, pod,
+                   {{"phase", "Running"},
+                    {"startTime", now},
+                    {"containerStatuses",
+                     {{{"name", "worker"},
+                       {"image", "registry.example/train:1"},
+                       {"imageID", ""},
+                       {"ready", true},
+                       {"restartCount", 0},
+                       {"state", {{"running", {{"startedAt", now}}}}}}}}});
+}
+
+void set_exited(const std::string& ns, const std::string& pod, int exit_code) {
+  std::string now = now_rfc3339();
+  patch_pod_status(
+      ns, pod,
+      {{"phase", exit_code == 0 ? "Succeeded" : "Failed"},
+       {"containerStatuses",
+        {{{"name", "worker"},
+          {"image", "registry.example/train:1"},
+          {"imageID", ""},
+          {"ready", false},
+          {"restartCount", 0},
+          {"state",
+           {{"terminated",
+             {{"exitCode", exit_code},
+              {"reason", exit_code == 0 ? "Completed" : "Error"},
+              {"startedAt", now},
+              {"finishedAt", now}}}}}}}}});
+}
+
+const json* condition(const json& job, const std::string& type) {
+  if (!job.contains("status") || !job["status"].contains("conditions")) return nullptr;
+  for (const auto& c : job["status"]["conditions"])
+    if (c.value("type", "") == type) return &c;
+  return nullptr;
+}
+
+// Waits for the whole gang of `attempt` to exist, then marks every pod Running.
+void run_gang(const std::string& ns, const std::string& job, int attempt, int nodes) {
+  auto want = attempt_names(job, attempt, nodes);
+  ASSERT_TRUE(eventually([&] { return pod_names(ns, job) == want; }))
+      << "pods: " << json(pod_names(ns, job)).dump();
+  for (const auto& p : want) set_running(ns, p);
+  ASSERT_TRUE(eventually([&] { return phase_of(ns, job) == "Running"; }))
+      << get_job(ns, job).dump(2);
+}
+
+std::string test_namespace() {
+  std::string n = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::string out;
+  for (char c : n) {
+    if (std::isupper(static_cast<unsigned char>(c)) && !out.empty()) out += '-';
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  out = out.substr(0, 60);
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return make_namespace(out);
+}
+
+// ---- (1) create path and status ----
+
+TEST(Operator, CreatesHeadlessServiceAndOnePodPerNodeWithEnvAndOwnerThenReportsRunning) {
+  std::string ns = test_namespace();
+  Operator op = start_operator(ns);
+  kubectl_apply(ns, job_spec("gpt", 2));
+  auto want = attempt_names("gpt", 0, 2);
+  ASSERT_TRUE(eventually([&] { return pod_names(ns, "gpt") == want; })) << op.log();
+  json job = get_job(ns, "gpt");
+  json svc = g_client->get(kube::resources::services(), ns, "gpt");
+  EXPECT_EQ(svc["spec"]["clusterIP"], "None");
+  json pod = g_client->get(kube::resources::pods(), ns, "gpt-a0-n1");
+  EXPECT_EQ(pod["metadata"]["ownerReferences"][0]["uid"], job["metadata"]["uid"]);
+  EXPECT_EQ(pod["metadata"]["ownerReferences"][0]["kind"], "AccelJob");
+  std::map<std::string, std::string> env;
+  for (const auto& e : pod["spec"]["containers"][0]["env"])
+    if (e.contains("value")) env[e["name"]] = e["value"];
+  EXPECT_EQ(env["NODE_RANK"], "1");
+  EXPECT_EQ(env["NNODES"], "2");
+  EXPECT_EQ(env["MASTER_ADDR"], "gpt-n0.gpt");
+  EXPECT_EQ(pod["spec"]["hostname"], "gpt-n1");
+  EXPECT_EQ(pod["spec"]["subdomain"], "gpt");
+  EXPECT_TRUE(eventually([&] { return phase_of(ns, "gpt") == "Starting"; }));
+  for (const auto& p : want) set_running(ns, p);
+  EXPECT_TRUE(eventually([&] { return phase_of(ns, "gpt") == "Running"; }))
+      << get_job(ns, "gpt").dump(2) << op.log();
+  std::cout << "[ operator ] peak RSS (VmHWM) " << op.peak_rss_kb() << " kB\n";
+}
+
+TEST(Operator, AllPodsSucceededMarksJobSucceeded) {
+  std::string ns = test_namespace();
+  Operator op = start_operator(ns);
+  kubectl_apply(ns, job_spec("done", 2));
+  run_gang(ns, "done", 0, 2);
+  for (const auto& p : attempt_names("done", 0, 2)) set_exited(ns, p, 0);
+  EXPECT_TRUE(eventually([&] { return phase_of(ns, "done") == "Succeeded"; }))
+      << get_job(ns, "done").dump(2);
+}
+
+// ---- (2) failures ----
+
+TEST(Operator, FailedPodRestartsWholeGangAsNewAttemptAfterOldPodsAreGone) {
+  std::string ns = test_namespace();
+  Operator op = start_operator(ns);
+  kubectl_apply(ns, job_spec("rs", 3, {{"maxRestarts", 3}}));
+  run_gang(ns, "rs", 0, 3);
+  set_exited(ns, "rs-a0-n1", 1);
+  auto next = attempt_names("rs", 1, 3);
+  bool two_gangs = false;
+  bool restarted = eventually([&] {
+    std::set<int> attempts;
+    for (const auto& p : job_pods(ns, "rs"))
+      attempts.insert(std::stoi(p["metadata"]["labels"]["accel.dev/attempt"].get<std::string>()));
+    if (attempts.size() > 1) two_gangs = true;
+    return pod_names(ns, "rs") == next;
+  });
+  ASSERT_TRUE(restarted) << json(pod_names(ns, "rs")).dump() << op.log();
+  EXPECT_FALSE(two_gangs) << "pods of two attempts existed at once";
+  json job = get_job(ns, "rs");
+  EXPECT_EQ(job["status"]["restarts"], 1);
+  EXPECT_EQ(job["status"]["attempt"], 1);
+  EXPECT_EQ(job["status"]["lastFailure"]["pod"], "rs-a0-n1");
+  json pod = g_client->get(kube::resources::pods(), ns, "rs-a1-n0");
+  bool restart_count_env = false;
+  for (const auto& e : pod["spec"]["containers"][0]["env"])
+    if (e["name"] == "ACCEL_RESTART_COUNT") restart_count_env = e.value("value", "") == "1";
+  EXPECT_TRUE(restart_count_env);
+}
+
+TEST(Operator, FailsJobWhenMaxRestartsAreUsedUp) {
+  std::string ns = test_namespace();
+  Operator op = start_operator(ns);
+  kubectl_apply(ns, job_spec("mr", 2, {{"maxRestarts", 1}}));
+  run_gang(ns, "mr", 0, 2);
+  set_exited(ns, "mr-a0-n0", 1);
+  run_gang(ns, "mr", 1, 2);
+  set_exited(ns, "mr-a1-n1", 1);
+  ASSERT_TRUE(eventually([&] { return phase_of(ns, "mr") == "Failed"; }))
+      << get_job(ns, "mr").dump(2);
+  json job = get_job(ns, "mr");
+  const json* failed = condition(job, "Failed");
+  ASSERT_NE(failed, nullptr);
+  EXPECT_EQ((*failed)["reason"], "MaxRestartsExceeded");
+  EXPECT_EQ(job["status"]["restarts"], 1);
+  // cleanPodPolicy Running (default): the pod still running is deleted, the failed one stays.
+  EXPECT_TRUE(eventually([&] { return pod_names(ns, "mr") == std::set<std::string>{"mr-a1-n1"}; }))
+      << json(pod_names(ns, "mr")).dump();
+}
+
+TEST(Operator, ConfigErrorExit78FailsAtOnceWithoutRestart) {
+  std::string ns = test_namespace();
+  Operator op = start_operator(ns);
+  kubectl_apply(ns, job_spec("cfg", 2, {{"maxRestarts", 5}}));
+  run_gang(ns, "cfg", 0, 2);
+  set_exited(ns, "cfg-a0-n0", 78);
+  ASSERT_TRUE(eventually([&] { return phase_of(ns, "cfg") == "Failed"; }))
+      << get_job(ns, "cfg").dump(2);
+  json job = get_job(ns, "cfg");
+  EXPECT_EQ(job["status"]["restarts"], 0);
+  EXPECT_EQ(job["status"]["lastFailure"]["exitCode"], 78);
+  EXPECT_EQ(job["status"]["lastFailure"]["reason"], "ConfigError");
+  for (const auto& p : job_pods(ns, "cfg"))
+    EXPECT_EQ(p["metadata"]["labels"]["accel.dev/attempt"], "0");
+}
+
+// ---- (3) deletion, suspend, timers ----
+
+TEST(Operator, DeletingJobGarbageCollectsItsPodsAndService) {
+  std::string ns = test_namespace();
+  Operator op = start_operator(ns);
+  kubectl_apply(ns, job_spec("gc", 2));
+  ASSERT_TRUE(eventually([&] { return pod_names(ns, "gc").size() == 2; }));
+  auto r = g_cp->kubectl({"delete", "acceljob", "gc", "-n", ns, "--wait=false"});
+  ASSERT_TRUE(r.status.success()) << r.output;
+  EXPECT_TRUE(eventually([&] { return pod_names(ns, "gc").empty(); }, std::chrono::seconds(90)))
+      << json(pod_names(ns, "gc")).dump();
+  EXPECT_TRUE(eventually([&] {
+    try {
+      g_client->get(kube::resources::services(), ns, "gc");
+      return false;
+    } catch (const kube::NotFoundError&) {
+      return true;
+    }
+  }, std::chrono::seconds(90)));
+}
+
+TEST(Operator, SuspendDeletesTheGangAndResumeStartsANewAttempt) {
+  std::string ns = test_namespace();
+  Operator op = start_operator(ns);
+  kubectl_apply(ns, job_spec("sus", 2));
+  run_gang(ns, "sus", 0, 2);
+  auto r = g_cp->kubectl({"patch", "acceljob", "sus", "-n", ns, "--type=merge", "-p",
+                          R"({"spec":{"runPolicy":{"suspend":true}}})"});
+  ASSERT_TRUE(r.status.success()) << r.output;
+  ASSERT_TRUE(eventually([&] { return phase_of(ns, "sus") == "Suspended"; }))
+      << get_job(ns, "sus").dump(2);
+  EXPECT_TRUE(eventually([&] { return pod_names(ns, "sus").empty(); }));
+  r = g_cp->kubectl({"patch", "acceljob", "sus", "-n", ns, "--type=merge", "-p",
+                     R"({"spec":{"runPolicy":{"suspend":false}}})"});
+  ASSERT_TRUE(r.status.success()) << r.output;
+  run_gang(ns, "sus", 1, 2);
+  EXPECT_EQ(get_job(ns, "sus")["status"]["restarts"], 0);
+}
+
+TEST(Operator, ActiveDeadlineFailsJobWithDeadlineExceeded) {
+  std::string ns = test_namespace();
+  Operator op = start_operator(ns);
+  kubectl_apply(ns, job_spec("dl", 1, {{"activeDeadlineSeconds", 3}}));
+  run_gang(ns, "dl", 0, 1);
+  ASSERT_TRUE(eventually([&] { return phase_of(ns, "dl") == "Failed"; }))
+      << get_job(ns, "dl").dump(2);
+  json job = get_job(ns, "dl");
+  const json* failed = condition(job, "Failed");
+  ASSERT_NE(failed, nullptr);
+  EXPECT_EQ((*failed)["reason"], "DeadlineExceeded");
+  EXPECT_TRUE(eventually([&] { return pod_names(ns, "dl").empty(); }));
+}
+
+TEST(Operator, StartupTimeoutCountsAsAFailureOfTheGang) {
+  std::string ns = test_namespace();
+  Operator op = start_operator(ns);
+  kubectl_apply(ns, job_spec("st", 2, {{"startupTimeoutSeconds", 2}, {"maxRestarts", 0}}));
+  ASSERT_TRUE(eventually([&] { return pod_names(ns, "st").size() == 2; }));
+  set_running(ns, "st-a0-n0");  // n1 never starts
+  ASSERT_TRUE(eventually([&] { return phase_of(ns, "st") == "Failed"; }))
+      << get_job(ns, "st").dump(2);
+  json job = get_job(ns, "st");
+  EXPECT_EQ(job["status"]["lastFailure"]["reason"], "StartupTimeout");
+}
+
+// ---- (4) crashes and leader election ----
+
+TEST(Operator, KilledMidReconcileAndRestartedCreatesNoDuplicatePods) {
+  std::string ns = test_namespace();
+  Operator op = start_operator(ns);
+  kubectl_apply(ns, job_spec("kill", 8));
+  ASSERT_TRUE(eventually([&] { return !pod_names(ns, "kill").empty(); })) << op.log();
+  op.proc->signal(SIGKILL);
+  op.proc->wait();
+  Operator again = start_operator(ns);
+  auto want = attempt_names("kill", 0, 8);
+  EXPECT_TRUE(eventually([&] { return pod_names(ns, "kill") == want; }))
+      << json(pod_names(ns, "kill")).dump() << again.log();
+  EXPECT_EQ(job_pods(ns, "kill").size(), 8u);
+  json job = get_job(ns, "kill");
+  EXPECT_EQ(job["status"]["attempt"], 0);
+  EXPECT_EQ(job["status"]["restarts"], 0);
+}
+
+std::string lease_holder(const std::string& ns) {
+  try {
+    json l = g_client->get(kube::resources::leases(), ns, "accel-operator");
+    return l.value("/spec/holderIdentity"_json_pointer, std::string());
+  } catch (const kube::NotFoundError&) {
+    return "";
+  }
+}
+
+std::vector<std::string> elect_args(const std::string& ns, const std::string& id) {
+  return {"--leader-elect", "--leader-election-namespace=" + ns,
+          "--leader-election-id=accel-operator", "--leader-election-identity=" + id,
+          "--leader-election-lease-duration=4", "--leader-election-renew-deadline=3",
+          "--leader-election-retry-period=0.5"};
+}
+
+TEST(Operator, TwoReplicasElectOneLeaderThatFailsOverAfterSigkillAndSigterm) {
+  std::string ns = test_namespace();
+  std::map<std::string, Operator> ops;
+  ops.emplace("op-a", start_operator(ns, elect_args(ns, "op-a")));
+  ops.emplace("op-b", start_operator(ns, elect_args(ns, "op-b")));
+  ASSERT_TRUE(eventually([&] { return !lease_holder(ns).empty(); }));
+  std::string first = lease_holder(ns);
+  std::string second = first == "op-a" ? "op-b" : "op-a";
+  // Only the leader reconciles: its /metrics says so.
+  EXPECT_TRUE(eventually([&] {
+    return http_get(ops[first].metrics_port, "/metrics").find("accel_operator_leader 1") !=
+               std::string::npos &&
+           http_get(ops[second].metrics_port, "/metrics").find("accel_operator_leader 0") !=
+               std::string::npos;
+  }));
+  kubectl_apply(ns, job_spec("j1", 2));
+  ASSERT_TRUE(eventually([&] { return pod_names(ns, "j1").size() == 2; }));
+  // The standby has not run a single reconcile (its workers are not started).
+  std::string standby = http_get(ops[second].metrics_port, "/metrics");
+  for (const char* r : {"success", "requeue", "error"})
+    EXPECT_NE(standby.find(std::string("accel_operator_reconcile_total{result=\"") + r + "\"} 0"),
+              std::string::npos)
+        << standby;
+
+  ops[first].proc->signal(SIGKILL);
+  ops[first].proc->wait();
+  ASSERT_TRUE(eventually([&] { return lease_holder(ns) == second; })) << ops[second].log();
+  kubectl_apply(ns, job_spec("j2", 1));
+  ASSERT_TRUE(eventually([&] { return pod_names(ns, "j2").size() == 1; })) << ops[second].log();
+
+  // A replacement replica stands by; SIGTERM of the leader exits 0 and releases the lease.
+  ops["op-c"] = start_operator(ns, elect_args(ns, "op-c"));
+  ops[second].proc->signal(SIGTERM);
+  auto st = ops[second].proc->wait_for(std::chrono::seconds(30));
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(st->success()) << st->describe() << ops[second].log();
+  ASSERT_TRUE(eventually([&] { return lease_holder(ns) == "op-c"; })) << ops["op-c"].log();
+  kubectl_apply(ns, job_spec("j3", 1));
+  EXPECT_TRUE(eventually([&] { return pod_names(ns, "j3").size() == 1; })) << ops["op-c"].log();
+}
+
+// ---- progress ----
+
+// rank 0's /progress is served here by a plain HTTP file server (python3 -m http.server); the
+// job points at it with the accel.dev/progress-url annotation (the flag-gated escape hatch,
+// since no pod has an IP without a kubelet).
+TEST(Operator, CopiesRankZeroProgressIntoStatusThroughTheProgressUrlAnnotation) {
+  std::string ns = test_namespace();
+  std::string dir = g_cp->dir() + "/progress-" + ns;
+  ASSERT_TRUE(accel::run_command({"mkdir", "-p", dir}).status.success());
+  auto write_progress = [&](int step) {
+    std::ofstream(dir + "/progress.tmp")
+        << json{{"step", step}, {"totalSteps", 100}, {"samplesPerSecond", 12.5},
+                {"etaSeconds", 80}, {"lastStepTime", std::time(nullptr)}}.dump();
+    std::rename((dir + "/progress.tmp").c_str(), (dir + "/progress").c_str());
+  };
+  write_progress(42);
+  int port = free_port();
+  SubprocessOptions so;
+  so.argv = {"python3", "-m", "http.server", std::to_string(port), "--bind", "127.0.0.1",
+             "--directory", dir};
+  so.stdout_path = dir + ".log";
+  so.stderr_path = "=stdout";
+  Subprocess server(so);
+  ASSERT_TRUE(eventually([&] {
+    int code = 0;
+    http_get(port, "/progress", &code);
+    return code == 200;
+  }));
+  Operator op = start_operator(ns, {"--progress-url-annotation", "--progress-interval=1"});
+  json spec = job_spec("prog", 1);
+  spec["spec"]["metrics"]["port"] = 9400;
+  spec["metadata"]["annotations"] = {
+      {"accel.dev/progress-url", "http://127.0.0.1:" + std::to_string(port) + "/progress"}};
+  kubectl_apply(ns, spec);
+  run_gang(ns, "prog", 0, 1);
+  ASSERT_TRUE(eventually([&] {
+    return get_job(ns, "prog").value("/status/progress/step"_json_pointer, 0) == 42;
+  })) << get_job(ns, "prog").dump(2);
+  EXPECT_EQ(get_job(ns, "prog")["status"]["progress"]["totalSteps"], 100);
+  // Without any event, the periodic refresh picks up the next step.
+  write_progress(43);
+  EXPECT_TRUE(eventually([&] {
+    return get_job(ns, "prog").value("/status/progress/step"_json_pointer, 0) == 43;
+  })) << get_job(ns, "prog").dump(2);
+}
+
+// ---- (5) endpoints ----
+
+TEST(Operator, ServesHealthReadinessAndPrometheusMetrics) {
+  std::string ns = test_namespace();
+  Operator op = start_operator(ns);
+  int code = 0;
+  EXPECT_EQ(http_get(op.health_port, "/healthz", &code), "ok\n");
+  EXPECT_EQ(code, 200);
+  http_get(op.health_port, "/readyz", &code);
+  EXPECT_EQ(code, 200);
+  kubectl_apply(ns, job_spec("m", 2, {{"maxRestarts", 2}}));
+  run_gang(ns, "m", 0, 2);
+  set_exited(ns, "m-a0-n0", 1);
+  run_gang(ns, "m", 1, 2);
+  std::string metrics;
+  EXPECT_TRUE(eventually([&] {
+    metrics = http_get(op.metrics_port, "/metrics");
+    return metrics.find("accel_operator_jobs{phase=\"Running\"} 1") != std::string::npos;
+  })) << metrics;
+  for (const char* want :
+       {"accel_operator_jobs_created_total 1", "accel_operator_pods_created_total 4",
+        "accel_operator_restarts_total{job_name=\"m\",job_namespace=\"" ,
+        "accel_operator_reconcile_duration_seconds_count{result=\"success\"}",
+        "accel_operator_reconcile_errors_total", "accel_operator_workqueue_depth",
+        "accel_operator_workqueue_latency_seconds_count",
+        "accel_operator_time_to_running_seconds_count 1", "accel_operator_leader 1"})
+    EXPECT_NE(metrics.find(want), std::string::npos) << want << "\n" << metrics;
+  // The restart is counted under the reason the job's status records for exit code 1.
+  std::string reason = get_job(ns, "m")["status"]["lastFailure"]["reason"];
+  EXPECT_NE(metrics.find("reason=\"" + reason + "\"} 1"), std::string::npos) << reason << metrics;
+}
+
+// Not an assertion on speed: prints how many reconciles one operator ran for 30 jobs.
+TEST(Operator, ReconcilesManyJobsAndReportsThroughput) {
+  std::string ns = test_namespace();
+  Operator op = start_operator(ns, {"--workers=2"});
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 30; ++i) kubectl_apply(ns, job_spec("t" + std::to_string(i), 2));
+  ASSERT_TRUE(eventually([&] {
+    kube::ListOptions lo;
+    int starting = 0;
+    for (const auto& j : g_client->list(kJobs, ns).items)
+      starting += j.value("/status/phase"_json_pointer, std::string()) == "Starting";
+    return starting == 30;
+  }, std::chrono::seconds(120)));
+  std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  std::string metrics = http_get(op.metrics_port, "/metrics");
+  auto count_of = [&](const std::string& result) {
+    std::string key = "accel_operator_reconcile_total{result=\"" + result + "\"} ";
+    auto pos = metrics.find(key);
+    return pos == std::string::npos ? 0.0 : std::atof(metrics.c_str() + pos + key.size());
+  };
+  double reconciles = count_of("success") + count_of("requeue") + count_of("error");
+  double busy = 0;
+  for (const char* r : {"success", "requeue", "error"}) {
+    std::string key = std::string("accel_operator_reconcile_duration_seconds_sum{result=\"") + r + "\"} ";
+    auto pos = metrics.find(key);
+    if (pos != std::string::npos) busy += std::atof(metrics.c_str() + pos + key.size());
+  }
+  std::cout << "[ operator ] 30 jobs (60 pods) Starting after " << took.count()
+            << " s (kubectl apply included); "
+            << reconciles << " reconciles (" << reconciles / took.count() << "/s wall), mean "
+            << (reconciles > 0 ? busy / reconciles * 1000 : 0) << " ms per reconcile"
+            << "; peak RSS (VmHWM) " << op.peak_rss_kb() << " kB\n";
+  EXPECT_EQ(job_pods(ns, "t29").size(), 2u);
+}
+
+}  // namespace
