@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Configures and builds Accel (preset "release" unless ACCEL_PRESET says otherwise).
+# Arguments, if any, are the targets to build (default: everything).
 source "$(dirname "$0")/lib.sh"
 preset="${ACCEL_PRESET:-release}"
 export CCACHE_DIR="${CCACHE_DIR:-$ACCEL_CACHE/ccache}"
@@ -8,4 +9,6 @@ export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 cd "$ACCEL_ROOT"
 cmake --preset "$preset" -DACCEL_LIBTORCH_DIR="$ACCEL_CACHE/libtorch-$TORCH_VERSION" >/dev/null
 # Two cores, and a LibTorch translation unit needs ~1.5 GB: -j2 fits in memory.
-cmake --build --preset "$preset" -j "${ACCEL_BUILD_JOBS:-2}"
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
+cmake --build --preset "$preset" -j "${ACCEL_BUILD_JOBS:-2}" "${targets[@]}"

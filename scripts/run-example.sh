@@ -4,7 +4,7 @@
 # Prometheus /metrics on, checkpoints every 50 steps (a rerun resumes from the last one).
 source "$(dirname "$0")/lib.sh"
 bash "$ACCEL_ROOT/scripts/setup.sh"
-bash "$ACCEL_ROOT/scripts/build.sh"
+bash "$ACCEL_ROOT/scripts/build.sh" accel-cli accel-train-gpt
 bin="$ACCEL_ROOT/build/${ACCEL_PRESET:-release}"
 project="${ACCEL_EXAMPLE_DIR:-$ACCEL_ROOT/build/example-run}"
 mkdir -p "$project"
