@@ -6,6 +6,8 @@ preset="${ACCEL_PRESET:-release}"
 export CCACHE_DIR="${CCACHE_DIR:-$ACCEL_CACHE/ccache}"
 export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+# Paths relative to the clone, so that another clone (CI's) reuses the same cache entries.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ACCEL_ROOT}" CCACHE_NOHASHDIR=true
 cd "$ACCEL_ROOT"
 cmake --preset "$preset" -DACCEL_LIBTORCH_DIR="$ACCEL_CACHE/libtorch-$TORCH_VERSION" >/dev/null
 # Two cores, and a LibTorch translation unit needs ~1.5 GB: -j2 fits in memory.
