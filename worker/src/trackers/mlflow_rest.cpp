@@ -121,7 +121,12 @@ MlflowRest::MlflowRest(const std::string& tracking_uri, const std::string& sourc
     throw std::invalid_argument("tracker mlflow: tracking URI '" + tracking_uri + "' (from " +
                                 source + ") is not a valid URI: " + e.what());
   }
-  impl_->base = base;
+  // Messages name the server but never credentials written into the URI (user:secret@host).
+  std::string shown = base;
+  if (auto scheme = shown.find("://"), at = shown.find('@');
+      at != std::string::npos && at > scheme && shown.find('/', scheme + 3) > at)
+    shown = shown.substr(0, scheme + 3) + "***@" + shown.substr(at + 1);
+  impl_->base = shown;
   impl_->timeout = timeout;
   web::http::client::http_client_config cfg;
   cfg.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
