@@ -134,8 +134,12 @@ run() {
   meta=$(printf '{"system":"%s","model":"%s","precision":"%s","model_args":"%s","nproc":%d,"steps":%d,"rep":"%s","accum":%d,"batch":8,"loadavg_before":"%s"}' \
          "$system" "$model" "$prec" "$margs" "$nproc" "$steps" "$rep" "$ACCUM" "$(cut -d' ' -f1-3 /proc/loadavg)")
   log "$name"
+  # One retry: the development machines are shared, and a run can be killed from outside.
   "$PY" "$BENCH/python/measure.py" --out "$WORK/raw/$name.json" --warmup "$warm" \
       --meta "$meta" "${extra[@]}" -- "${cmd[@]}" \
+    || { log "$name failed once; running it again"; rm -f "$WORK/raw/$name.json";
+         "$PY" "$BENCH/python/measure.py" --out "$WORK/raw/$name.json" --warmup "$warm" \
+           --meta "$meta" "${extra[@]}" -- "${cmd[@]}"; } \
     || die "$name failed; its output is in $WORK/raw/$name.json (or run: ${cmd[*]})"
   # Each trainer reports what it really ran with: check it is what was asked for.
   "$PY" - "$WORK/raw/$name.json" "$nproc" "$ACCUM" "$prec" <<'CHECK' || die "$name did not run as configured"

@@ -50,6 +50,10 @@ def load(raw):
         with open(path) as f:
             r = json.load(f)
         r["rank_rss_max"] = max(r["rank_peak_rss_mib"]) if r.get("rank_peak_rss_mib") else None
+        # Start-up without the first step's own compute (one steady-state step time), which
+        # is the same work in every system and dominates on the heavy model.
+        if r.get("first_step_s") and r.get("steps_per_s"):
+            r["startup_overhead_s"] = max(0.0, r["first_step_s"] - 1.0 / r["steps_per_s"])
         runs.append(r)
     return runs
 
@@ -120,6 +124,8 @@ def main():
         for other in ("torch-ddp", "accelerate"):
             goals.append(("start-up time", model, other,
                           paired("first_step_s", model, "accel", other), 0.2, False))
+            goals.append(("start-up time less one step", model, other,
+                          paired("startup_overhead_s", model, "accel", other), None, False))
     for model in models:
         for other in ("torch-ddp", "accelerate"):
             goals.append(("peak RSS per rank", model, other,
@@ -261,7 +267,9 @@ def main():
              "the launcher's stdout and the first W steps (per workload, above) left out as "
              "warm-up.")
     L.append("- **start-up**: wall time from launching the launcher to reading `step 1`: process "
-             "start, imports / library loading, rendezvous, model set-up and the first step.")
+             "start, imports / library loading, rendezvous, model set-up and the first step. "
+             "*Less one step* subtracts one steady-state step time (1 / steps/s): the first "
+             "step's compute is the same work in every system and dominates on the heavy model.")
     L.append("- **peak RSS**: VmHWM (the kernel's high-water mark, what getrusage's ru_maxrss "
              "reports) of the launcher and every process below it, sampled every 0.2 s. *Per "
              "rank* is the larger of the ranks; *all processes* adds the launcher(s) "
@@ -350,6 +358,11 @@ def main():
         for (model, nproc, rank), d in sorted(agg.items(), key=lambda kv: (order.get(kv[0][0], 9), -kv[0][1], kv[0][2])):
             L.append(f"| {model} | {nproc} | {rank} | {med(d['n']):.0f} | {med(d['step']):.4f} | "
                      f"{med(d['ar']):.4f} ({med(d['arn']):.1f}) | {med(d['dw']):.4f} |")
+        L.append("")
+    if os.path.exists(os.path.join(a.out, "worker_vs_python_analysis.md")):
+        L.append("Where the time goes, and why some goals are not met on this machine: "
+                 "[worker_vs_python_analysis.md](worker_vs_python_analysis.md) (written by hand "
+                 "from a run of this benchmark plus CPU-time and perf measurements).")
         L.append("")
     if a.notes and os.path.exists(a.notes):
         L.append(open(a.notes).read().rstrip())
