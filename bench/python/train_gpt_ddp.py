@@ -34,7 +34,7 @@ def extra_flags(p):
 def newest_checkpoint(folder):
     if not folder or not os.path.isdir(folder):
         return None
-    steps = [int(n.split("_")[1]) for n in os.listdir(folder)
+    steps = [int(n[len("checkpoint_"):-len(".pt")]) for n in os.listdir(folder)
              if n.startswith("checkpoint_") and n.endswith(".pt")]
     return os.path.join(folder, f"checkpoint_{max(steps)}.pt") if steps else None
 
