@@ -188,6 +188,7 @@ std::string JobController::reconcile_key(const std::string& key) {
     kube::log(kube::LogLevel::Error, "AccelJob " + key + " cannot be read: " + e.what());
     events_.record(*object, kube::EventType::Warning, "InvalidObject", e.what());
     queue_.forget(key);  // the next change of the object reconciles it again
+    metrics_.reconcile_error("invalid");
     return "error";
   }
   api::apply_defaults(job);
@@ -234,6 +235,8 @@ std::string JobController::reconcile_key(const std::string& key) {
       try {
         client_.update_status(acceljobs_resource(), updated);
       } catch (const kube::ConflictError&) {
+        kube::log(kube::LogLevel::Debug, "reconcile " + key + ": status write conflicted; requeued");
+        metrics_.reconcile_error("conflict");
         queue_.add_rate_limited(key);  // our cache is behind; the actions are dropped
         return "requeue";
       } catch (const kube::NotFoundError&) {
@@ -321,6 +324,7 @@ std::string JobController::reconcile_key(const std::string& key) {
     return "success";
   } catch (const std::exception& e) {
     kube::log(kube::LogLevel::Error, "reconcile " + key + ": " + e.what());
+    metrics_.reconcile_error("api");
     queue_.add_rate_limited(key);
     return "error";
   }

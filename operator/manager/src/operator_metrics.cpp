@@ -44,7 +44,7 @@ struct OperatorMetrics::Impl {
   prometheus::Family<prometheus::Counter>& total =
       prometheus::BuildCounter().Name("accel_operator_reconcile_total").Help("Reconciles, by result.").Register(*registry);
   prometheus::Family<prometheus::Counter>& errors =
-      prometheus::BuildCounter().Name("accel_operator_reconcile_errors_total").Help("Reconciles that failed (an API call or a job that cannot be read).").Register(*registry);
+      prometheus::BuildCounter().Name("accel_operator_reconcile_errors_total").Help("Reconciles that met an error, by reason: conflict (status write got 409, requeued), api (another API error), invalid (the AccelJob cannot be read).").Register(*registry);
   prometheus::Family<prometheus::Gauge>& depth =
       prometheus::BuildGauge().Name("accel_operator_workqueue_depth").Help("Keys waiting in the work queue.").Register(*registry);
   prometheus::Family<prometheus::Counter>& adds =
@@ -66,7 +66,7 @@ OperatorMetrics::OperatorMetrics() : impl_(std::make_unique<Impl>()) {
   m.created.Add({});
   m.succeeded.Add({});
   m.failed.Add({});
-  m.errors.Add({});
+  for (const char* r : {"conflict", "api", "invalid"}) m.errors.Add({{"reason", r}});
   m.pods_created.Add({});
   m.depth.Add({}).Set(0);
   m.leader.Add({}).Set(0);
@@ -84,7 +84,11 @@ void OperatorMetrics::observe_reconcile(double seconds, const std::string& resul
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->duration.Add({{"result", result}}, reconcile_buckets()).Observe(seconds);
   impl_->total.Add({{"result", result}}).Increment();
-  if (result == "error") impl_->errors.Add({}).Increment();
+}
+
+void OperatorMetrics::reconcile_error(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->errors.Add({{"reason", reason}}).Increment();
 }
 
 void OperatorMetrics::job_created() {

@@ -28,6 +28,10 @@ class OperatorMetrics {
 
   // result: "success", "error" or "requeue".
   void observe_reconcile(double seconds, const std::string& result);
+  // One reconcile that met an error, by what kind (accel_operator_reconcile_errors_total{reason}):
+  // "conflict" (the status write got 409 Conflict; the key is requeued with backoff),
+  // "api" (any other failed API call), "invalid" (the AccelJob cannot be read).
+  void reconcile_error(const std::string& reason);
   void job_created();
   void job_finished(const std::string& phase);  // "Succeeded" or "Failed"
   void restart(const std::string& ns, const std::string& name, const std::string& reason);
