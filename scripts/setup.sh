@@ -3,6 +3,7 @@
 # Debian packages, LibTorch from the torch wheel, the Kubernetes control plane + helm + kwok
 # built from source, and the Python readers used by tests (TensorBoard, MLflow, W&B).
 # A rerun with warm caches does nothing. Prints the time each step took.
+# `setup.sh worker` stops after LibTorch: all that `accel run` and the trainers need.
 source "$(dirname "$0")/lib.sh"
 
 step() {
@@ -14,6 +15,7 @@ step() {
 
 step "Debian packages" bash "$ACCEL_ROOT/scripts/setup-deps.sh"
 step "LibTorch $TORCH_VERSION" bash "$ACCEL_ROOT/scripts/setup-libtorch.sh" >/dev/null
+[ "${1:-}" = worker ] && exit 0
 step "etcd, helm, kwok" bash -c "'$ACCEL_ROOT/scripts/build-kube.sh' etcd && '$ACCEL_ROOT/scripts/build-kube.sh' tools"
 step "Kubernetes $K8S_VERSION" bash "$ACCEL_ROOT/scripts/build-kube.sh" kube
 if [ -f "$ACCEL_ROOT/scripts/setup-python.sh" ]; then

@@ -37,11 +37,14 @@ void add_launch_command(CLI::App& app) {
       "launch",
       "Run this node's ranks of a training program: accel launch [flags] -- PROGRAM [ARGS...]. "
       "Flags override the config file and ACCEL_* environment; the program's own code overrides "
-      "flags.");
+      "flags. SIGTERM, SIGINT and SIGHUP are forwarded to every rank (then SIGKILL after "
+      "--grace_seconds) and the launcher exits 128+N; if a rank fails, the others are stopped "
+      "and the launcher exits with that rank's code (api/EXIT_CODES.md).");
   add_launch_flags(*sub, state->flags);
   sub->add_option("--log_dir", state->log_dir, "Write each rank's output to LOG_DIR/rank_N.log");
   sub->add_option("--grace_seconds", state->grace_seconds,
-                  "Seconds between SIGTERM and SIGKILL when the gang stops");
+                  "Seconds between the stopping signal (SIGTERM, or the signal forwarded) and "
+                  "SIGKILL when the gang stops");
   sub->add_option("program", state->program, "The training program and its arguments")
       ->required();
   sub->prefix_command();

@@ -9,6 +9,7 @@
 
 #include "config_command.h"
 #include "launch_command.h"
+#include "run_command.h"
 
 #ifndef ACCEL_VERSION
 #define ACCEL_VERSION "0.0.0"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   accel::add_config_command(app);
   accel::add_launch_command(app);
+  accel::add_run_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
