@@ -6,8 +6,12 @@
 //  - when one exits non-zero or is killed, stops the others (SIGTERM, then SIGKILL after the
 //    grace period): the gang fails together, and the launcher exits with that first failure's
 //    code (a signal N reports 128+N), per api/EXIT_CODES.md;
-//  - forwards SIGTERM/SIGINT/SIGHUP to every rank and exits with 128+signal once they ended;
-//  - exits 0 when every rank exited 0.
+//  - forwards SIGTERM/SIGINT/SIGHUP to every rank (the signal received, to each rank's process
+//    group), SIGKILLs what is left after the grace period, and exits with 128+signal once every
+//    rank ended (143 for SIGTERM, 130 for SIGINT, 129 for SIGHUP), whatever the ranks' codes;
+//  - exits 0 when every rank exited 0;
+//  - once a rank has ended, SIGKILLs whatever is left in its process group (processes the rank
+//    started), so nothing outlives the gang.
 #pragma once
 
 #include <chrono>

@@ -56,6 +56,25 @@ auto collective(const char* what, F&& f) -> decltype(f()) {
   }
 }
 
+// Optimizer::zero_grad(false) calls detach_() on every gradient, which a view cannot do: with
+// ddp_gradient_as_bucket_view the gradients are views into DDP's buckets and must stay those
+// views (set_to_none would drop them, the copy they avoid would come back). As Python's
+// Optimizer.zero_grad: detach only a gradient that has a graph, then zero it in place.
+void zero_gradients(torch::optim::Optimizer& optimizer, bool set_to_none) {
+  torch::NoGradGuard no_grad;
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params()) {
+      auto& grad = p.mutable_grad();
+      if (!grad.defined()) continue;
+      if (set_to_none) {
+        grad.reset();
+        continue;
+      }
+      if (grad.grad_fn()) grad.detach_();
+      grad.zero_();
+    }
+}
+
 }  // namespace
 
 struct Accelerator::Impl {
@@ -267,8 +286,10 @@ torch::Tensor Accelerator::backward(const torch::Tensor& loss) {
   auto scaled = full / static_cast<double>(m.window_size);
   if (m.scaler) scaled = m.scaler->scale(scaled);
   collective("backward (gradient all-reduce)", [&] {
-    if (m.ddp && m.sync) m.ddp->pre_backward({scaled});
-    scaled.backward();
+    if (m.ddp)
+      m.ddp->backward(scaled);
+    else
+      scaled.backward();
     return 0;
   });
   return full.detach();
@@ -300,7 +321,7 @@ bool Accelerator::step() {
     m.scheduler->step();
     ++m.scheduler_steps;
   }
-  m.optimizer->zero_grad(/*set_to_none=*/!m.s.ddp_gradient_as_bucket_view);
+  zero_gradients(*m.optimizer, /*set_to_none=*/!m.s.ddp_gradient_as_bucket_view);
   ++m.completed_steps;
   m.watchdog->step_completed(m.completed_steps);
   double lr = m.optimizer->param_groups().empty()

@@ -4,6 +4,8 @@
 #include <torch/csrc/distributed/c10d/comm.hpp>
 
 #include <chrono>
+#include <stdexcept>
+#include <string>
 
 namespace accel {
 
@@ -24,10 +26,20 @@ class TimedAllReduceHook final : public c10d::CommHookInterface {
     const auto start = std::chrono::steady_clock::now();
     auto future = group_->allreduce(tensors)->getFuture();
     auto observe = observe_;
-    future->addCallback([start, observe](c10::ivalue::Future&) {
-      observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    });
-    return future;
+    // Chained, not a side callback: the Reducer waits for the returned future, so the
+    // observation has finished before backward returns and before the Accelerator (which owns
+    // what `observe` reports to) can be destroyed. A side callback could still be running on
+    // Gloo's thread, or start there when a timed-out all-reduce fails, after the main thread
+    // unwound: a use-after-free (SIGSEGV instead of exit code 80). A failed all-reduce is not
+    // observed; its error passes to the Reducer through value().
+    return future->then(
+        [start, observe](c10::ivalue::Future& done) -> c10::IValue {
+          if (!done.hasError())
+            observe(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+          return done.value();
+        },
+        future->elementType());
   }
 
   at::Tensor parseHookResult(const c10::IValue& result) override {
@@ -38,6 +50,35 @@ class TimedAllReduceHook final : public c10d::CommHookInterface {
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
   std::function<void(double)> observe_;
 };
+
+// The Reducer's own advice names Python's DDP arguments; ours are settings.
+std::string setting_hint(const std::string& what) {
+  if (what.find("Expected to have finished reduction in the prior iteration") != std::string::npos)
+    return "some parameters received no gradient in the previous synchronising step (a part of "
+           "the model not used in forward). Set ddp_find_unused_parameters: true (config file, "
+           "ACCEL_DDP_FIND_UNUSED_PARAMETERS or accel launch --ddp_find_unused_parameters=true); "
+           "c10d's message below calls it find_unused_parameters=True.";
+  if (what.find("Expected to mark a variable ready only once") != std::string::npos)
+    return "a parameter's gradient hook fired twice for one synchronisation. If a parameter is "
+           "used by several reentrant backward passes (e.g. activation checkpointing) and the "
+           "graph is the same every step, set ddp_static_graph: true (c10d's "
+           "_set_static_graph() below); if some parameters are unused on some steps, set "
+           "ddp_find_unused_parameters: true.";
+  return "";
+}
+
+// Runs f; a Reducer error with a known cause is rethrown with our settings named first.
+template <class F>
+void with_setting_hint(F&& f) {
+  try {
+    f();
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    const std::string hint = setting_hint(what);
+    if (hint.empty()) throw;
+    throw std::runtime_error("DDP: " + hint + "\n" + what);
+  }
+}
 
 }  // namespace
 
@@ -90,29 +131,55 @@ DataParallel::DataParallel(torch::nn::Module& module,
   size_t i = 0;
   for (auto& item : module.named_parameters())
     if (item.value().requires_grad()) names[i++] = item.key();
-  reducer_ = std::make_unique<c10d::Reducer>(
+  reducer_ = std::make_shared<c10d::Reducer>(
       params_, buckets, group_, sparse, cap, options.find_unused_parameters,
       options.gradient_as_bucket_view, names, first_cap,
       /*skip_all_reduce_unused_params=*/false, /*use_python_reducer=*/false,
       /*bucket_bytes_cap_list=*/std::vector<int64_t>{});
   if (options.on_allreduce)
     reducer_->register_comm_hook(std::make_unique<TimedAllReduceHook>(group_, options.on_allreduce));
-  if (options.static_graph) reducer_->set_static_graph();
+  logger_ = std::make_shared<c10d::Logger>(reducer_);
+  reducer_->set_logger(logger_);
+  if (!params_.empty())
+    logger_->set_construction_data_and_log(module.name(), /*device_ids=*/{}, /*output_device=*/-1,
+                                           /*broadcast_buffers=*/true, /*has_sync_bn=*/false,
+                                           options.static_graph);
+  if (options.static_graph) {
+    reducer_->set_static_graph();
+    logger_->set_static_graph();
+  }
 }
 
 DataParallel::~DataParallel() = default;
 
 void DataParallel::pre_forward(bool sync) {
-  if (!sync || !torch::GradMode::is_enabled()) return;
-  reducer_->rebuild_buckets();
-  reducer_->prepare_for_forward();
+  // A static graph's first iteration must be a single backward (see ddp.h).
+  if (options_.static_graph && sync_iterations_ == 0) sync = true;
+  sync_now_ = sync && torch::GradMode::is_enabled();
+  if (!sync_now_) return;
+  with_setting_hint([&] {
+    reducer_->rebuild_buckets();
+    reducer_->prepare_for_forward();
+  });
+  ++sync_iterations_;
 }
 
-void DataParallel::pre_backward(const std::vector<at::Tensor>& outputs) {
-  if (options_.find_unused_parameters && !options_.static_graph)
-    reducer_->prepare_for_backward(outputs);
-  else
-    reducer_->prepare_for_backward({});
+void DataParallel::backward(const at::Tensor& loss) {
+  const bool sync = sync_now_;
+  sync_now_ = false;
+  with_setting_hint([&] {
+    if (sync) {
+      // Searching the graph for unused parameters needs the outputs; a static graph knows them
+      // from its first iteration.
+      if (options_.find_unused_parameters && !options_.static_graph)
+        reducer_->prepare_for_backward({loss});
+      else
+        reducer_->prepare_for_backward({});
+    }
+    loss.backward();
+    // A static graph's first iteration only counted hooks: reduce every bucket now.
+    if (sync && options_.static_graph && sync_iterations_ == 1) reducer_->delay_all_reduce();
+  });
 }
 
 size_t DataParallel::bucket_count() const { return reducer_->get_grad_buckets(false).size(); }

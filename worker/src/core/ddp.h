@@ -9,9 +9,28 @@
 //
 // Contract per iteration (what Accelerator does):
 //   pre_forward(sync)        before the forward pass
-//   pre_backward(outputs)    after forward, only when this iteration synchronises
-//   backward()               the autograd engine runs the Reducer's hooks
-// Skipping pre_backward is exactly no_sync(): gradients accumulate locally.
+//   backward(loss)           prepares the Reducer when this micro-batch synchronises, runs
+//                            backward (the autograd engine runs the Reducer's hooks), then
+//                            finishes a first static-graph iteration
+// Not preparing the Reducer is exactly no_sync(): gradients accumulate locally.
+//
+// The Reducer is not usable alone; what Python's DDP module does around it is done here:
+//  - a c10d::Logger is attached: the Reducer calls it whenever the set of unused parameters
+//    changes (find_unused_parameters) and when it reports an error, and dereferences it
+//    without checking;
+//  - with static_graph, the first iteration's gradient hooks only count how often each fires,
+//    and DDP's forward output wrapper (_DDPSink) queues Reducer::delay_all_reduce() to reduce
+//    every bucket at the end of that backward: backward() calls it after loss.backward();
+//  - with static_graph, the very first micro-batch always synchronises, even inside an
+//    accumulation window. The Reducer (torch 2.11) decides "first iteration" by counting
+//    backward passes, so no_sync backwards before the first synchronisation also count their
+//    hooks; each parameter then waits for more hooks per step than fire, and from the second
+//    step on nothing is all-reduced, silently (pytorch/pytorch#187732, the same bug as
+//    huggingface/accelerate#3679). One extra all-reduce in the first window is the price;
+//    averaging is linear, so the window's gradient is the same up to float rounding.
+// Reducer errors that tell the user to pass find_unused_parameters=True or to call
+// _set_static_graph() get a first line naming our settings (ddp_find_unused_parameters,
+// ddp_static_graph) instead.
 #pragma once
 
 #include <functional>
@@ -19,6 +38,7 @@
 #include <vector>
 
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include <torch/csrc/distributed/c10d/logger.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
 #include <torch/nn/module.h>
 
@@ -42,8 +62,10 @@ class DataParallel {
                const DdpOptions& options);
   ~DataParallel();
 
+  // `sync`: this micro-batch ends an accumulation window (gradients must be all-reduced).
   void pre_forward(bool sync);
-  void pre_backward(const std::vector<at::Tensor>& outputs);
+  // loss.backward(), with the Reducer armed when the last pre_forward synchronises.
+  void backward(const at::Tensor& loss);
 
   // Number of gradient buckets (after the first iteration: the rebuilt assignment).
   size_t bucket_count() const;
@@ -52,8 +74,11 @@ class DataParallel {
  private:
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
   std::vector<at::Tensor> params_;
-  std::unique_ptr<c10d::Reducer> reducer_;
+  std::shared_ptr<c10d::Reducer> reducer_;
+  std::shared_ptr<c10d::Logger> logger_;  // declared after reducer_: destroyed first
   DdpOptions options_;
+  int64_t sync_iterations_ = 0;  // synchronising forwards so far (the Reducer's iteration count)
+  bool sync_now_ = false;        // the current micro-batch synchronises
 };
 
 // Broadcasts every tensor from rank 0 in place (parameters at start-up, restored state).

@@ -119,10 +119,10 @@ int launch_gang(const LaunchPlan& p) {
 
   while (remaining > 0) {
     if (int sig = g_signal.exchange(0); sig != 0) {
-      std::cerr << "[accel launch] received signal " << sig << ", stopping " << remaining
-                << " rank(s)" << std::endl;
+      std::cerr << "[accel launch] received signal " << sig << " (" << strsignal(sig)
+                << "), forwarding it to " << remaining << " rank(s)" << std::endl;
       forwarded = sig;
-      stop_all(SIGTERM);
+      stop_all(sig);  // the same signal: a rank sees what it would have seen without us
       if (!kill_at) kill_at = std::chrono::steady_clock::now() + p.grace;
     }
     for (size_t i = 0; i < ranks.size(); ++i) {
@@ -131,6 +131,9 @@ int launch_gang(const LaunchPlan& p) {
       if (!s) continue;
       done[i] = true;
       --remaining;
+      // The rank is reaped; whatever it started in its process group (data-loader workers,
+      // helpers) must not outlive it. A rank killed by SIGKILL leaves them running otherwise.
+      ::kill(-ranks[i]->pid(), SIGKILL);
       if (!s->success() && !failure && !forwarded) {
         failure = s->code();
         failed_rank = p.node_rank * p.nproc + static_cast<int>(i);
