@@ -1,0 +1,314 @@
+// operator_fixture.h — what the operator's integration tests share: one real control plane per
+// test binary (with the CRD applied), the real accel-operator binary as a subprocess watching one
+// namespace, AccelJobs applied with the real kubectl, and pods moved through their phases with
+// `kubectl patch --subresource=status`, the way a kubelet reports them.
+//
+// Include it from exactly one translation unit of a test binary, then call
+// `install_control_plane(with_controllers)` at namespace scope.
+#pragma once
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "accel/kube/client.h"
+#include "accel/kube/errors.h"
+#include "accel/subprocess.h"
+#include "control_plane.h"
+
+namespace operator_test {
+
+using accel::Subprocess;
+using accel::SubprocessOptions;
+using accel::testing::ControlPlane;
+using nlohmann::json;
+namespace kube = accel::kube;
+
+inline ControlPlane* g_cp = nullptr;
+inline std::unique_ptr<kube::Client> g_client;
+
+inline const kube::Resource kJobs{"accel.dev", "v1alpha1", "acceljobs", true, "AccelJob"};
+
+// Starts the control plane (kube-controller-manager + kube-scheduler too when asked: the
+// garbage collector deletes what an AccelJob owns) and applies the CRD, once per test binary.
+class ControlPlaneEnvironment : public ::testing::Environment {
+ public:
+  explicit ControlPlaneEnvironment(bool with_controllers) : with_controllers_(with_controllers) {}
+  void SetUp() override {
+    g_cp = new ControlPlane({.with_controllers = with_controllers_});
+    auto applied = g_cp->kubectl(
+        {"apply", "--server-side", "-f", accel::testing::source_dir() + "/crds/acceljob.yaml"});
+    ASSERT_TRUE(applied.status.success()) << applied.output;
+    auto established = g_cp->kubectl({"wait", "--for=condition=Established",
+                                      "crd/acceljobs.accel.dev", "--timeout=60s"},
+                                     std::chrono::seconds(70));
+    ASSERT_TRUE(established.status.success()) << established.output;
+    g_client = std::make_unique<kube::Client>(kube::ClientConfig::from_kubeconfig(g_cp->kubeconfig()));
+  }
+  void TearDown() override {
+    g_client.reset();
+    delete g_cp;
+    g_cp = nullptr;
+  }
+
+ private:
+  bool with_controllers_;
+};
+
+inline const ::testing::Environment* install_control_plane(bool with_controllers) {
+  return ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment(with_controllers));
+}
+
+// Polls `pred` every 100 ms until it holds or the timeout passes. An exception counts as "not
+// yet" (e.g. the apiserver restarting), except on the last try.
+inline bool eventually(const std::function<bool()>& pred,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (pred()) return true;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
+inline int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+// GET http://127.0.0.1:port/path with the real curl; the body, and the HTTP status in *code.
+inline std::string http_get(int port, const std::string& path, int* code = nullptr) {
+  auto r = accel::run_command({"curl", "-s", "-m", "5", "-w", "\n%{http_code}",
+                               "http://127.0.0.1:" + std::to_string(port) + path},
+                              std::chrono::seconds(10));
+  auto nl = r.output.rfind('\n');
+  if (code) *code = nl == std::string::npos ? 0 : std::atoi(r.output.c_str() + nl + 1);
+  return nl == std::string::npos ? r.output : r.output.substr(0, nl);
+}
+
+// The value of one sample line `name{labels} value` of a Prometheus text scrape; -1 if absent.
+inline double sample(const std::string& scrape, const std::string& series) {
+  auto pos = scrape.find("\n" + series + " ");
+  if (pos == std::string::npos) return -1;
+  return std::atof(scrape.c_str() + pos + series.size() + 2);
+}
+
+inline std::string now_rfc3339() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// One accel-operator process watching one namespace.
+struct Operator {
+  std::unique_ptr<Subprocess> proc;
+  int health_port = 0, metrics_port = 0;
+  std::string log_path;
+
+  std::string log() const {
+    std::ifstream in(log_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  std::string metrics() const { return http_get(metrics_port, "/metrics"); }
+  bool ready() const {
+    int code = 0;
+    http_get(health_port, "/readyz", &code);
+    return code == 200;
+  }
+  // VmHWM (peak resident set) in kB from /proc, 0 when unreadable.
+  long peak_rss_kb() const {
+    std::ifstream in("/proc/" + std::to_string(proc->pid()) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+    return 0;
+  }
+};
+
+inline Operator start_operator(const std::string& ns, const std::vector<std::string>& extra = {},
+                               bool wait_ready = true) {
+  static int n = 0;
+  Operator op;
+  op.health_port = free_port();
+  op.metrics_port = free_port();
+  op.log_path = g_cp->dir() + "/operator-" + ns + "-" + std::to_string(++n) + ".log";
+  SubprocessOptions o;
+  o.argv = {ACCEL_OPERATOR_BINARY,
+            "--kubeconfig=" + g_cp->kubeconfig(),
+            "--namespace=" + ns,
+            "--health-probe-bind-address=127.0.0.1:" + std::to_string(op.health_port),
+            "--metrics-bind-address=127.0.0.1:" + std::to_string(op.metrics_port),
+            "--log-level=debug"};
+  o.argv.insert(o.argv.end(), extra.begin(), extra.end());
+  o.stdout_path = op.log_path;
+  o.stderr_path = "=stdout";
+  op.proc = std::make_unique<Subprocess>(o);
+  if (wait_ready) {
+    EXPECT_TRUE(eventually([&] { return op.ready(); })) << "operator never became ready; log:\n"
+                                                        << op.log();
+  }
+  return op;
+}
+
+inline std::string make_namespace(const std::string& name) {
+  auto r = g_cp->kubectl({"create", "namespace", name});
+  EXPECT_TRUE(r.status.success()) << r.output;
+  return name;
+}
+
+// A namespace named after the running test ("FailsJobWhen..." → "fails-job-when...").
+inline std::string test_namespace() {
+  std::string n = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::string out;
+  for (char c : n) {
+    if (std::isupper(static_cast<unsigned char>(c)) && !out.empty()) out += '-';
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  out = out.substr(0, 60);
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return make_namespace(out);
+}
+
+// An AccelJob with `nodes` CPU nodes, metrics off, and no restart backoff unless given.
+inline json job_spec(const std::string& name, int nodes, json run_policy = json::object()) {
+  if (!run_policy.contains("backoff")) run_policy["backoff"] = {{"initialSeconds", 0}};
+  return {{"apiVersion", "accel.dev/v1alpha1"},
+          {"kind", "AccelJob"},
+          {"metadata", {{"name", name}}},
+          {"spec",
+           {{"image", "registry.example/train:1"},
+            {"command", {"python", "train.py"}},
+            {"nodes", nodes},
+            {"metrics", {{"port", 0}}},
+            {"runPolicy", run_policy}}}};
+}
+
+inline void kubectl_apply(const std::string& ns, const json& object) {
+  std::string path = g_cp->dir() + "/apply-" + ns + "-" +
+                     object["metadata"]["name"].get<std::string>() + ".json";
+  std::ofstream(path) << object.dump(2);
+  auto r = g_cp->kubectl({"apply", "-n", ns, "-f", path});
+  ASSERT_TRUE(r.status.success()) << r.output;
+}
+
+inline json get_job(const std::string& ns, const std::string& name) {
+  try {
+    return g_client->get(kJobs, ns, name);
+  } catch (const kube::NotFoundError&) {
+    return nullptr;
+  }
+}
+
+inline std::string phase_of(const std::string& ns, const std::string& name) {
+  json j = get_job(ns, name);
+  if (j.is_null()) return "<gone>";
+  return j.value("/status/phase"_json_pointer, std::string());
+}
+
+inline std::vector<json> job_pods(const std::string& ns, const std::string& job) {
+  kube::ListOptions lo;
+  lo.label_selector = "accel.dev/job-name=" + job;
+  return g_client->list(kube::resources::pods(), ns, lo).items;
+}
+
+inline std::set<std::string> pod_names(const std::string& ns, const std::string& job) {
+  std::set<std::string> names;
+  for (const auto& p : job_pods(ns, job)) names.insert(p["metadata"]["name"].get<std::string>());
+  return names;
+}
+
+inline std::set<std::string> attempt_names(const std::string& job, int attempt, int nodes) {
+  std::set<std::string> names;
+  for (int n = 0; n < nodes; ++n)
+    names.insert(job + "-a" + std::to_string(attempt) + "-n" + std::to_string(n));
+  return names;
+}
+
+inline void patch_pod_status(const std::string& ns, const std::string& pod, const json& status) {
+  auto r = g_cp->kubectl({"patch", "pod", pod, "-n", ns, "--subresource=status", "--type=merge",
+                          "-p", json{{"status", status}}.dump()});
+  ASSERT_TRUE(r.status.success()) << r.output;
+}
+
+inline void set_running(const std::string& ns, const std::string& pod) {
+  std::string now = now_rfc3339();
+  patch_pod_status(ns, pod,
+                   {{"phase", "Running"},
+                    {"startTime", now},
+                    {"containerStatuses",
+                     {{{"name", "worker"},
+                       {"image", "registry.example/train:1"},
+                       {"imageID", ""},
+                       {"ready", true},
+                       {"restartCount", 0},
+                       {"state", {{"running", {{"startedAt", now}}}}}}}}});
+}
+
+inline void set_exited(const std::string& ns, const std::string& pod, int exit_code) {
+  std::string now = now_rfc3339();
+  patch_pod_status(
+      ns, pod,
+      {{"phase", exit_code == 0 ? "Succeeded" : "Failed"},
+       {"containerStatuses",
+        {{{"name", "worker"},
+          {"image", "registry.example/train:1"},
+          {"imageID", ""},
+          {"ready", false},
+          {"restartCount", 0},
+          {"state",
+           {{"terminated",
+             {{"exitCode", exit_code},
+              {"reason", exit_code == 0 ? "Completed" : "Error"},
+              {"startedAt", now},
+              {"finishedAt", now}}}}}}}}});
+}
+
+inline const json* condition(const json& job, const std::string& type) {
+  if (!job.contains("status") || !job["status"].contains("conditions")) return nullptr;
+  for (const auto& c : job["status"]["conditions"])
+    if (c.value("type", "") == type) return &c;
+  return nullptr;
+}
+
+// Waits for the whole gang of `attempt` to exist, then marks every pod Running.
+inline void run_gang(const std::string& ns, const std::string& job, int attempt, int nodes) {
+  auto want = attempt_names(job, attempt, nodes);
+  ASSERT_TRUE(eventually([&] { return pod_names(ns, job) == want; }))
+      << "pods: " << json(pod_names(ns, job)).dump();
+  for (const auto& p : want) set_running(ns, p);
+  ASSERT_TRUE(eventually([&] { return phase_of(ns, job) == "Running"; }))
+      << get_job(ns, job).dump(2);
+}
+
+}  // namespace operator_test
