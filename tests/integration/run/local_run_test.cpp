@@ -329,9 +329,10 @@ TEST_F(LocalRun, CtrlCStopsTheGangCleanlyAndKeepsTheLastCheckpoint) {
   auto run = start(write_job(s));
   ASSERT_TRUE(wait_until([&] { return newest_checkpoint_step(checkpoints()) >= 5; }, std::chrono::seconds(120)))
       << output();
-  // Progress from rank 0's /progress shows up as a plain line once a second.
-  ASSERT_TRUE(wait_until([&] { return output().find("gpt-int  Running  step ") != std::string::npos; },
-                         std::chrono::seconds(30)))
+  // Progress from rank 0's /progress (step/total, loss, samples/s, ETA) shows up as a plain line
+  // once a second.
+  const std::regex progress_line(R"(gpt-int  Running  step \d+/100000  loss \d+\.\d+  \d+\.\d samples/s  ETA \S+  restarts 0/2)");
+  ASSERT_TRUE(wait_until([&] { return std::regex_search(output(), progress_line); }, std::chrono::seconds(30)))
       << output();
   ASSERT_EQ(::kill(run->pid(), SIGINT), 0);  // what Ctrl-C sends to the foreground process
   auto status = run->wait_for(std::chrono::seconds(90));

@@ -14,6 +14,7 @@
 #include <deque>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -68,6 +69,7 @@ struct TrainingMetrics::Impl {
   int64_t total_steps = 0;
   double last_step_seconds = 0;
   double last_step_unix = 0;
+  std::optional<double> last_loss;  // the last loss logged, for /progress
   // (time, samples) of recent steps, for a samples/s over a sliding window.
   std::deque<std::pair<double, int64_t>> recent;
   int64_t samples_sum = 0;
@@ -205,7 +207,11 @@ void TrainingMetrics::step_completed(int64_t step, double step_seconds, int64_t 
 
 void TrainingMetrics::observe_data_wait(double s) { impl_->data_time->Observe(s); }
 void TrainingMetrics::observe_allreduce(double s) { impl_->allreduce_time->Observe(s); }
-void TrainingMetrics::set_loss(double v) { impl_->loss->Set(v); }
+void TrainingMetrics::set_loss(double v) {
+  impl_->loss->Set(v);
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->last_loss = v;
+}
 void TrainingMetrics::set_learning_rate(double v) { impl_->lr->Set(v); }
 void TrainingMetrics::set_grad_norm(double v) { impl_->grad_norm->Set(v); }
 void TrainingMetrics::set_loss_scale(double v) { impl_->loss_scale->Set(v); }
@@ -243,6 +249,7 @@ std::string TrainingMetrics::progress_json() {
                    {"samplesPerSecond", sps},
                    {"lastStepSeconds", m.last_step_seconds},
                    {"lastStepTime", m.last_step_unix}};
+  if (m.last_loss) j["loss"] = *m.last_loss;
   if (m.total_steps > 0 && steps_per_s > 0)
     j["etaSeconds"] = static_cast<double>(std::max<int64_t>(0, m.total_steps - m.step)) / steps_per_s;
   return j.dump();

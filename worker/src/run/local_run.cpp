@@ -570,6 +570,7 @@ int LocalRunner::run() {
       std::to_string(*job_.spec.gradientAccumulationSteps) + "; run directory " + dir_);
   print_where();
 
+  const auto started = std::chrono::steady_clock::now();
   int exit_code = 0;
   for (;;) {
     const Time now = std::chrono::system_clock::now();
@@ -598,9 +599,11 @@ int LocalRunner::run() {
       // Clean-up actions were just applied; the runner owns every process, so none outlives it.
       stop_everything(std::chrono::seconds(op_options_.termination_grace_period_seconds));
       if (*phase == api::JobPhase::Succeeded) {
-        draw_progress(true);
         clear_live_line();
-        say("AccelJob " + job_.metadata.name + " Succeeded");
+        // Every rank has exited, so rank 0's /progress is gone: report the run, not a stale step.
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        say("AccelJob " + job_.metadata.name + " Succeeded in " + format_duration(seconds) + " (restarts " +
+            std::to_string(job_.status.restarts) + ")");
         exit_code = 0;
       } else {
         const auto& f = job_.status.lastFailure;
