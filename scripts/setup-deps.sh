@@ -10,6 +10,7 @@ PACKAGES=(
   libgloo-dev            # gloo headers for c10d's ProcessGroupGloo (the torch wheel lacks them)
   prometheus             # promtool and a real Prometheus server for tests
   clang-format           # applies the root .clang-format (STYLE.md)
+  libnss-wrapper         # e2e node agent: pod DNS names for host processes (NSS_WRAPPER_HOSTS)
 )
 
 missing=()

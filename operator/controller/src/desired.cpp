@@ -54,6 +54,11 @@ json env_list(const api::AccelJob& job, std::int64_t attempt, std::int64_t node,
       if (e.name == name) return true;
     return false;
   };
+  // /metrics binds the pod's own IP, not every interface: pods sharing a host network
+  // (hostNetwork, the e2e node agent) then do not collide on metrics.port. (spec.env cannot
+  // override it: ACCEL_* names are reserved.)
+  env.push_back({{"name", "ACCEL_METRICS_HOST"},
+                   {"valueFrom", {{"fieldRef", {{"fieldPath", "status.podIP"}}}}}});
   // A tracker credential the user already wires through spec.env explicitly is left to them.
   for (const auto& t : job.spec.trackers) {
     if (!t.secretRef) continue;

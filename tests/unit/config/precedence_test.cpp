@@ -202,6 +202,7 @@ TEST(AcceleratorOptions, EveryKeyOfTheTableHasItsOwnTypedSetter) {
       .stall_timeout_seconds(30)
       .seed(7)
       .metrics_port(9100)
+      .metrics_host("10.0.0.2")
       .print_scope("node")
       .job_name("j")
       .job_namespace("ns")

@@ -75,7 +75,8 @@ TEST(DesiredPod, TwoNodeCpuJobNodeOneGolden) {
           {"name": "ACCEL_CHECKPOINT_DIR", "value": "/workspace/checkpoints"},
           {"name": "ACCEL_CHECKPOINT_EVERY_STEPS", "value": "20"},
           {"name": "ACCEL_CHECKPOINT_KEEP", "value": "3"},
-          {"name": "ACCEL_METRICS_PORT", "value": "9400"}
+          {"name": "ACCEL_METRICS_PORT", "value": "9400"},
+          {"name": "ACCEL_METRICS_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
         ]
       }]
     }
@@ -316,6 +317,16 @@ TEST(DesiredPod, NoMetricsPortsOrAnnotationsWhenMetricsAreOff) {
   EXPECT_FALSE(pod["metadata"].contains("annotations"));
   EXPECT_FALSE(container(pod).contains("ports"));
   EXPECT_EQ(desired_service(job, {})["spec"]["ports"].size(), 1u);
+}
+
+TEST(DesiredPod, MetricsServerBindsThePodIpOnEveryNode) {
+  for (int node : {0, 1}) {
+    const json pod = desired_pod(cpu_job(), 0, node, {});
+    EXPECT_EQ(env_map(pod)["ACCEL_METRICS_HOST"],
+              json::parse(R"({"name": "ACCEL_METRICS_HOST",
+                              "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}})"))
+        << "node " << node;
+  }
 }
 
 TEST(DesiredPod, PrometheusAnnotationsCanBeTurnedOff) {

@@ -100,6 +100,7 @@ struct ResolvedConfig {
   int stall_timeout_seconds() const;
   int seed() const;
   int metrics_port() const;
+  std::string metrics_host() const;  // "" = every interface
   std::string print_scope() const;
   std::string job_name() const;
   std::string job_namespace() const;
@@ -141,6 +142,7 @@ class AcceleratorOptions {
   AcceleratorOptions& stall_timeout_seconds(int v);
   AcceleratorOptions& seed(int v);
   AcceleratorOptions& metrics_port(int v);
+  AcceleratorOptions& metrics_host(const std::string& v);
   AcceleratorOptions& print_scope(const std::string& v);
   AcceleratorOptions& job_name(const std::string& v);
   AcceleratorOptions& job_namespace(const std::string& v);

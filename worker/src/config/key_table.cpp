@@ -191,6 +191,8 @@ std::vector<KeySpec> build_table() {
                       "Fail when no step completes for how many seconds (0 = never)?"));
   t.push_back(integer("metrics_port", 0, 0, 65535,
                       "Prometheus /metrics port of local rank 0 (rank r uses port + r); 0 = off"));
+  t.push_back(text("metrics_host", "", true,
+                   "Address the /metrics server binds (e.g. the pod IP); empty = all interfaces"));
   t.push_back(choice("print_scope", "global", {"global", "node"},
                      "Accelerator::print on the main process only (global) or once per node"));
   // --- set by the operator -----------------------------------------------------------------

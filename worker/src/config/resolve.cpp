@@ -170,6 +170,7 @@ int ResolvedConfig::checkpoint_keep() const { return get_int("checkpoint_keep");
 int ResolvedConfig::stall_timeout_seconds() const { return get_int("stall_timeout_seconds"); }
 int ResolvedConfig::seed() const { return get_int("seed"); }
 int ResolvedConfig::metrics_port() const { return get_int("metrics_port"); }
+std::string ResolvedConfig::metrics_host() const { return get_string("metrics_host"); }
 std::string ResolvedConfig::print_scope() const { return get_string("print_scope"); }
 std::string ResolvedConfig::job_name() const { return get_string("job_name"); }
 std::string ResolvedConfig::job_namespace() const { return get_string("job_namespace"); }

@@ -59,6 +59,7 @@ Settings settings_from(const ResolvedConfig& c) {
   s.stall_timeout_seconds = c.stall_timeout_seconds();
   s.seed = c.seed();
   s.metrics_port = c.metrics_port();
+  s.metrics_host = c.metrics_host();
   s.print_scope = c.print_scope();
   s.job_name = c.job_name();
   s.job_namespace = c.job_namespace();

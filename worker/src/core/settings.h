@@ -35,6 +35,7 @@ struct Settings {
   int stall_timeout_seconds = 0;
   int seed = 42;
   int metrics_port = 0;
+  std::string metrics_host;  // bind address of /metrics; "" = every interface
   std::string print_scope = "global";
   std::string job_name;
   std::string job_namespace;

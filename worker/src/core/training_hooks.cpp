@@ -27,7 +27,9 @@ class DefaultHooks final : public TrainingHooks {
     MetricsIdentity id{s.job_name, s.job_namespace, node_rank, rank, world};
     // One port per rank: metrics_port + local_rank (metrics_port 0 = off).
     const int port = s.metrics_port > 0 ? s.metrics_port + local_rank : -1;
-    metrics_ = std::make_unique<TrainingMetrics>(id, port);
+    // metrics_host (the pod IP under the operator) lets several pods share one host's port.
+    metrics_ = std::make_unique<TrainingMetrics>(
+        id, port, s.metrics_host.empty() ? std::string("0.0.0.0") : s.metrics_host);
     metrics_->set_restarts(s.restart_count);
     if (port > 0 && rank == 0)
       std::cout << "[accel] metrics on :" << metrics_->port() << "/metrics and /progress"

@@ -1,0 +1,555 @@
+// End to end, on a real control plane: kube-apiserver + etcd + kube-controller-manager
+// (deployment, replicaset, garbage-collector, node-lifecycle controllers) + kube-scheduler from
+// tests/support/control_plane.h; the operator installed by the real helm from
+// charts/accel-operator, running as a host process under its chart service account; AccelJobs
+// applied with the real kubectl; worker pods run as host processes (accel launch ->
+// accel-train-gpt, the real binaries of this build) by tests/e2e/cluster/node_agent.h, a test
+// kubelet for one Node; a real Prometheus (Debian's) scraping workers and operator.
+// Faults are real: SIGKILL of a training process, a rank that hangs.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "accel/kube/client.h"
+#include "accel/kube/errors.h"
+#include "accel/kube/log.h"
+#include "accel/subprocess.h"
+#include "control_plane.h"
+#include "node_agent.h"
+
+namespace accel::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+const kube::Resource kJobs{"accel.dev", "v1alpha1", "acceljobs", true, "AccelJob"};
+const std::string kOperatorNs = "accel-system";
+const std::string kJobNs = "e2e-jobs";
+
+ControlPlane* g_cp = nullptr;
+std::unique_ptr<kube::Client> g_client;
+std::unique_ptr<NodeAgent> g_agent;
+std::string g_dir;  // this binary's scratch folder (inside the control plane's)
+int g_worker_metrics_port = 0, g_operator_metrics_port = 0, g_operator_health_port = 0;
+std::string g_operator_pod;
+
+bool eventually(const std::function<bool()>& pred,
+                std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return pred();
+}
+
+// A port free on every interface now (pods bind their own IPs; the operator binds all).
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  a.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string http_get(const std::string& url) {
+  auto r = run_command({"curl", "-sf", "--max-time", "5", url}, std::chrono::seconds(10));
+  return r.status.success() ? r.output : "";
+}
+
+CommandResult helm(std::vector<std::string> args) {
+  std::vector<std::string> argv{"bash", source_dir() + "/scripts/helm.sh"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const std::string home = g_dir + "/helm";
+  return run_command(argv, std::chrono::seconds(180),
+                     {{"HELM_CACHE_HOME", home + "/cache"},
+                      {"HELM_CONFIG_HOME", home + "/config"},
+                      {"HELM_DATA_HOME", home + "/data"},
+                      {"KUBECONFIG", g_cp->kubeconfig()}});
+}
+
+std::string diagnostics() {
+  std::string out = g_agent ? g_agent->all_logs() : "";
+  if (g_cp) {
+    auto pods = g_cp->kubectl({"get", "pods", "-A", "-o", "wide"});
+    auto jobs = g_cp->kubectl({"get", "acceljobs", "-A", "-o", "yaml"});
+    out += "\n===== kubectl get pods -A\n" + pods.output + "\n===== acceljobs\n" + jobs.output;
+  }
+  return out;
+}
+
+json get_job(const std::string& name) {
+  try {
+    return g_client->get(kJobs, kJobNs, name);
+  } catch (const kube::NotFoundError&) {
+    return nullptr;
+  }
+}
+
+std::string phase_of(const std::string& name) {
+  json j = get_job(name);
+  return j.is_null() ? "<gone>" : j.value("/status/phase"_json_pointer, std::string());
+}
+
+std::vector<json> job_pods(const std::string& job) {
+  kube::ListOptions lo;
+  lo.label_selector = "accel.dev/job-name=" + job;
+  return g_client->list(kube::resources::pods(), kJobNs, lo).items;
+}
+
+bool pod_running(const std::string& ns, const std::string& name) {
+  try {
+    json p = g_client->get(kube::resources::pods(), ns, name);
+    return p.value("/status/phase"_json_pointer, std::string()) == "Running";
+  } catch (const kube::NotFoundError&) {
+    return false;
+  }
+}
+
+// A small GPT job derived from examples/gpt-2node-cpu.yaml, its paths on this host.
+json gpt_job(const std::string& name, std::int64_t steps, std::vector<std::string> extra_args,
+             json run_policy, std::int64_t checkpoint_every = 20) {
+  const std::string dir = g_dir + "/jobs/" + name;
+  fs::create_directories(dir);
+  std::vector<std::string> args{"--steps",      std::to_string(steps),
+                                "--batch-size", "4",
+                                "--seq-len",    "32",
+                                "--dim",        "32",
+                                "--layers",     "1"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  // Every step by default: the tests read which steps each attempt ran from the pod logs.
+  if (std::find(args.begin(), args.end(), "--log-every") == args.end())
+    args.insert(args.end(), {"--log-every", "1"});
+  if (!run_policy.contains("backoff")) run_policy["backoff"] = {{"initialSeconds", 0}};
+  return {{"apiVersion", "accel.dev/v1alpha1"},
+          {"kind", "AccelJob"},
+          {"metadata", {{"name", name}, {"namespace", kJobNs}}},
+          {"spec",
+           {{"image", "accel-worker:cpu"},
+            {"command", {"accel-train-gpt"}},
+            {"args", args},
+            {"nodes", 2},
+            {"gpusPerNode", 0},
+            {"precision", "bf16"},
+            {"gradientAccumulationSteps", 2},
+            {"env", {{{"name", "OMP_NUM_THREADS"}, {"value", "1"}}}},
+            {"trackers", {{{"type", "jsonl"}}}},
+            {"logging", {{"projectDir", dir + "/project"}}},
+            {"metrics", {{"port", g_worker_metrics_port}}},
+            // A host path both attempts see, as a shared volume would be.
+            {"checkpoint", {{"dir", dir + "/checkpoints"}, {"everySteps", checkpoint_every}}},
+            {"runPolicy", run_policy}}}};
+}
+
+void kubectl_apply(const json& object) {
+  const std::string path =
+      g_dir + "/apply-" + object["metadata"]["name"].get<std::string>() + ".json";
+  std::ofstream(path) << object.dump(2);
+  auto r = g_cp->kubectl({"apply", "-f", path});
+  ASSERT_TRUE(r.status.success()) << r.output;
+}
+
+// Largest step among checkpoint_<step> folders in `dir` (0 when none).
+std::int64_t latest_checkpoint(const std::string& dir) {
+  std::int64_t best = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("checkpoint_", 0) == 0 && n.find('.') == std::string::npos &&
+        n.find("tmp") == std::string::npos)
+      best = std::max<std::int64_t>(best, std::atoll(n.c_str() + 11));
+  }
+  return best;
+}
+
+// Children of `pid` (from /proc).
+std::vector<pid_t> children_of(pid_t pid) {
+  std::vector<pid_t> out;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  pid_t c;
+  while (in >> c) out.push_back(c);
+  return out;
+}
+
+// Steps printed by the trainer ("step N loss X") in a pod log, in order.
+std::vector<std::int64_t> logged_steps(const std::string& log) {
+  std::vector<std::int64_t> out;
+  static const std::regex re(R"((?:^|\n)(?:\[[^\]]*\] )?step (\d+) loss)");
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator();
+       ++it)
+    out.push_back(std::stoll((*it)[1]));
+  return out;
+}
+
+class E2eEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    kube::set_log_sink(nullptr);
+    // The agent resolves pod DNS names with libnss_wrapper; without it rendezvous would only
+    // time out, minutes later.
+    auto nss = run_command(
+        {"hostname"}, std::chrono::seconds(10),
+        {{"LD_PRELOAD", "libnss_wrapper.so"}, {"NSS_WRAPPER_HOSTNAME", "nss-wrapper-works"}});
+    ASSERT_NE(nss.output.find("nss-wrapper-works"), std::string::npos)
+        << "libnss_wrapper.so does not load: install Debian's libnss-wrapper "
+           "(scripts/setup-deps.sh)\n"
+        << nss.output;
+    try {
+      g_cp = new ControlPlane({.with_controllers = true});
+    } catch (const std::exception& e) {
+      FAIL() << e.what();
+    }
+    g_dir = g_cp->dir() + "/e2e";
+    fs::create_directories(g_dir + "/agent");
+    g_client =
+        std::make_unique<kube::Client>(kube::ClientConfig::from_kubeconfig(g_cp->kubeconfig()));
+    g_worker_metrics_port = free_port();
+    g_operator_metrics_port = free_port();
+    g_operator_health_port = free_port();
+
+    NodeAgentOptions ao;
+    ao.node_name = "e2e-node-1";
+    ao.work_dir = g_dir + "/agent";
+    ao.server = g_cp->server();
+    ao.ca_file = g_cp->ca_file();
+    ao.binaries = {{"accel", ACCEL_CLI},
+                   {"accel-train-gpt", GPT_TRAINER},
+                   {"accel-operator", ACCEL_OPERATOR_BINARY}};
+    // The images' ENTRYPOINTs (dockerfiles/*.Dockerfile).
+    ao.entrypoints = {{"accel-operator", {"/usr/local/bin/accel-operator"}},
+                      {"accel-worker", {"/usr/local/bin/accel", "launch"}}};
+    g_agent = std::make_unique<NodeAgent>(*g_client, ao);
+
+    // The chart, as a user installs it; the image is never pulled (the agent runs this build's
+    // accel-operator for the image's ENTRYPOINT).
+    const json values = {
+        {"operator", {{"logLevel", "debug"}, {"extraArgs", {"--progress-interval=1"}}}},
+        {"metrics", {{"port", g_operator_metrics_port}}},
+        {"health", {{"port", g_operator_health_port}}}};
+    std::ofstream(g_dir + "/values.yaml") << values.dump(2);
+    auto installed =
+        helm({"install", "accel-operator", source_dir() + "/charts/accel-operator", "--namespace",
+              kOperatorNs, "--create-namespace", "-f", g_dir + "/values.yaml"});
+    ASSERT_TRUE(installed.status.success()) << installed.output;
+    auto est = g_cp->kubectl(
+        {"wait", "--for=condition=Established", "--timeout=60s", "crd/acceljobs.accel.dev"},
+        std::chrono::seconds(70));
+    ASSERT_TRUE(est.status.success()) << est.output;
+    auto ns = g_cp->kubectl({"create", "namespace", kJobNs});
+    ASSERT_TRUE(ns.status.success()) << ns.output;
+
+    // The Deployment's pod: scheduled onto the agent's node, started, Running.
+    ASSERT_TRUE(eventually(
+        [&] {
+          kube::ListOptions lo;
+          lo.label_selector = "app.kubernetes.io/name=accel-operator";
+          for (const auto& p : g_client->list(kube::resources::pods(), kOperatorNs, lo).items)
+            if (p.value("/status/phase"_json_pointer, std::string()) == "Running") {
+              g_operator_pod = p["metadata"]["name"];
+              return true;
+            }
+          return false;
+        },
+        std::chrono::seconds(120)))
+        << "the operator pod never ran\n"
+        << diagnostics();
+    const std::string ip = g_agent->ip_of(kOperatorNs, g_operator_pod);
+    ASSERT_TRUE(eventually(
+        [&] {
+          return !http_get("http://" + ip + ":" + std::to_string(g_operator_health_port) +
+                           "/readyz")
+                      .empty();
+        },
+        std::chrono::seconds(60)))
+        << "the operator never became ready\n"
+        << diagnostics();
+  }
+  void TearDown() override {
+    g_agent.reset();
+    g_client.reset();
+    delete g_cp;
+    g_cp = nullptr;
+  }
+};
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new E2eEnvironment);
+
+class GptJobE2e : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(g_agent && !g_operator_pod.empty()) << "the environment failed (see above)";
+  }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << diagnostics() << std::endl;
+  }
+};
+
+TEST_F(GptJobE2e, OperatorRunsUnderTheChartServiceAccountFromItsDeployment) {
+  json pod = g_client->get(kube::resources::pods(), kOperatorNs, g_operator_pod);
+  EXPECT_EQ(pod["spec"]["nodeName"], "e2e-node-1");
+  EXPECT_EQ(pod["spec"]["serviceAccountName"], "accel-operator");
+  EXPECT_EQ(pod["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
+  // Its credentials are a bound service-account token (not the admin's): the operator log
+  // names the kubeconfig the agent wrote for it, and the API accepted its calls (it is ready).
+  const std::string log = g_agent->log_of(kOperatorNs, g_operator_pod);
+  EXPECT_NE(log.find("/kubeconfig (context sa)"), std::string::npos) << log;
+  auto can = g_cp->kubectl({"auth", "can-i", "create", "pods", "-n", kJobNs,
+                            "--as=system:serviceaccount:" + kOperatorNs + ":accel-operator"});
+  EXPECT_EQ(can.output.substr(0, 3), "yes") << can.output;
+}
+
+TEST_F(GptJobE2e, SmallGptJobRunsToSucceededAndKubectlShowsPhaseRestartsAndStep) {
+  const std::int64_t steps = 60;
+  kubectl_apply(gpt_job("gpt-ok", steps, {}, {{"maxRestarts", 1}}));
+  ASSERT_TRUE(eventually([] { return job_pods("gpt-ok").size() == 2; })) << "pods never created\n"
+                                                                         << diagnostics();
+  ASSERT_TRUE(eventually([] { return phase_of("gpt-ok") == "Running"; }, std::chrono::seconds(90)))
+      << diagnostics();
+  ASSERT_TRUE(
+      eventually([] { return phase_of("gpt-ok") == "Succeeded"; }, std::chrono::seconds(180)))
+      << diagnostics();
+  const std::string log0 = g_agent->log_of(kJobNs, "gpt-ok-a0-n0");
+  EXPECT_NE(log0.find("done: " + std::to_string(steps) + " steps"), std::string::npos) << log0;
+
+  auto r = g_cp->kubectl({"get", "acceljobs", "-n", kJobNs, "gpt-ok"});
+  ASSERT_TRUE(r.status.success()) << r.output;
+  std::istringstream lines(r.output);
+  std::string header, row;
+  std::getline(lines, header);
+  std::getline(lines, row);
+  std::istringstream h(header), v(row);
+  std::vector<std::string> hs, vs;
+  for (std::string s; h >> s;) hs.push_back(s);
+  for (std::string s; v >> s;) vs.push_back(s);
+  ASSERT_EQ(hs.size(), vs.size()) << r.output;
+  std::map<std::string, std::string> col;
+  for (std::size_t i = 0; i < hs.size(); ++i) col[hs[i]] = vs[i];
+  EXPECT_EQ(col["PHASE"], "Succeeded") << r.output;
+  EXPECT_EQ(col["RESTARTS"], "0") << r.output;
+  EXPECT_EQ(col["NODES"], "2") << r.output;
+  // Step: what the operator last read from rank 0's /progress while the job ran.
+  ASSERT_TRUE(std::regex_match(col["STEP"], std::regex("[0-9]+"))) << r.output;
+  EXPECT_GT(std::stoll(col["STEP"]), 0) << r.output;
+  EXPECT_LE(std::stoll(col["STEP"]), steps) << r.output;
+}
+
+TEST_F(GptJobE2e, SigkilledWorkerRestartsTheWholeGangWhichResumesFromTheLastCheckpoint) {
+  const std::string job = "gpt-kill";
+  const std::int64_t kSteps = 120;
+  const std::string ckpt = g_dir + "/jobs/" + job + "/checkpoints";
+  kubectl_apply(gpt_job(job, kSteps, {}, {{"maxRestarts", 2}}, 10));
+  // Mid-run: once a checkpoint exists, SIGKILL rank 1's training process (not its launcher).
+  ASSERT_TRUE(eventually([&] { return latest_checkpoint(ckpt) >= 10; }, std::chrono::seconds(120)))
+      << diagnostics();
+  auto launcher = g_agent->pid_of(kJobNs, job + "-a0-n1");
+  ASSERT_TRUE(launcher) << diagnostics();
+  auto kids = children_of(*launcher);
+  ASSERT_EQ(kids.size(), 1u) << "accel launch should run one process per CPU node";
+  const std::int64_t ckpt_at_kill = latest_checkpoint(ckpt);
+  ASSERT_EQ(::kill(kids[0], SIGKILL), 0);
+
+  ASSERT_TRUE(eventually([&] { return phase_of(job) == "Succeeded"; }, std::chrono::seconds(240)))
+      << diagnostics();
+  json j = get_job(job);
+  EXPECT_EQ(j["status"]["restarts"], 1) << j.dump(2);
+  EXPECT_EQ(j["status"]["attempt"], 1) << j.dump(2);
+  EXPECT_FALSE(j.value("/status/lastFailure/reason"_json_pointer, std::string()).empty())
+      << j.dump(2);
+  // The whole gang was replaced: both pods of attempt 1 ran (and the attempt-0 pods are gone).
+  std::set<std::string> names;
+  for (const auto& p : job_pods(job)) names.insert(p["metadata"]["name"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{job + "-a1-n0", job + "-a1-n1"}));
+  const std::string a0 = g_agent->log_of(kJobNs, job + "-a0-n0");
+  const std::string a1 = g_agent->log_of(kJobNs, job + "-a1-n0");
+  ASSERT_FALSE(a1.empty()) << "attempt 1 never ran on this node\n" << diagnostics();
+  // Attempt 1 resumed from a checkpoint at or after the one that existed at the kill...
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(a1, m, std::regex(R"(resumed from \S+ \(step (\d+))"))) << a1;
+  const std::int64_t resumed = std::stoll(m[1]);
+  EXPECT_GE(resumed, ckpt_at_kill) << a1;
+  // ...attempt 0 had got past that step...
+  auto steps0 = logged_steps(a0);
+  ASSERT_FALSE(steps0.empty()) << a0;
+  EXPECT_GE(steps0.back(), resumed) << a0;
+  // ...and attempt 1 logs nothing before it: its first step is the one after the checkpoint.
+  auto steps1 = logged_steps(a1);
+  ASSERT_FALSE(steps1.empty()) << a1;
+  EXPECT_EQ(steps1.front(), resumed + 1) << a1;
+  EXPECT_EQ(steps1.back(), kSteps) << a1;
+  EXPECT_NE(a1.find("done: " + std::to_string(kSteps) + " steps"), std::string::npos) << a1;
+}
+
+TEST_F(GptJobE2e, HangingRankIsDetectedRestartedOnceThenTheJobFailsWithAWarningEvent) {
+  const std::string job = "gpt-hang";
+  kubectl_apply(gpt_job(job, 400, {"--hang-at-step", "3", "--fault-rank", "1"},
+                        {{"maxRestarts", 1}, {"stallTimeoutSeconds", 10}}));
+  ASSERT_TRUE(eventually([&] { return phase_of(job) == "Failed"; }, std::chrono::seconds(240)))
+      << diagnostics();
+  json j = get_job(job);
+  EXPECT_EQ(j["status"]["restarts"], 1) << j.dump(2);
+  EXPECT_EQ(j.value("/status/lastFailure/reason"_json_pointer, std::string()), "Stalled")
+      << j.dump(2);
+  std::string failed_reason;
+  for (const auto& c : j["status"].value("conditions", json::array()))
+    if (c["type"] == "Failed" && c["status"] == "True") failed_reason = c.value("reason", "");
+  EXPECT_EQ(failed_reason, "MaxRestartsExceeded") << j.dump(2);
+  // Both attempts ran and hung at step 3: neither logged a step past 2.
+  for (const char* pod : {"-a0-n0", "-a1-n0"}) {
+    const std::string log = g_agent->log_of(kJobNs, job + pod);
+    ASSERT_NE(log.find("starting pod"), std::string::npos) << job + pod << "\n" << diagnostics();
+    for (auto s : logged_steps(log)) EXPECT_LT(s, 3) << job + pod << "\n" << log;
+  }
+  auto ev = g_cp->kubectl({"get", "events", "-n", kJobNs, "--field-selector",
+                           "involvedObject.name=" + job + ",type=Warning", "-o", "json"});
+  ASSERT_TRUE(ev.status.success()) << ev.output;
+  std::set<std::string> reasons;
+  const json events = json::parse(ev.output);
+  for (const auto& e : events["items"])
+    if (e["involvedObject"].value("kind", "") == "AccelJob") reasons.insert(e.value("reason", ""));
+  EXPECT_TRUE(reasons.count("MaxRestartsExceeded")) << ev.output;
+  EXPECT_TRUE(reasons.count("Restarting")) << ev.output;
+}
+
+TEST_F(GptJobE2e, PrometheusScrapesWorkersAndOperatorThenDeletingTheJobRemovesPodsAndProcesses) {
+  const std::string job = "gpt-long";
+  const std::string d = g_dir + "/prometheus";
+  fs::create_directories(d);
+  const std::string op_ip = g_agent->ip_of(kOperatorNs, g_operator_pod);
+  std::ofstream(d + "/workers.json") << "[]";
+  {
+    std::ofstream cfg(d + "/prometheus.yml");
+    cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+        << "scrape_configs:\n"
+        << "  - job_name: accel-operator\n    static_configs:\n      - targets: ['" << op_ip << ":"
+        << g_operator_metrics_port << "']\n"
+        << "  - job_name: accel-workers\n    file_sd_configs:\n      - files: ['" << d
+        << "/workers.json']\n        refresh_interval: 1s\n";
+  }
+  const int prom_port = free_port();
+  SubprocessOptions po;
+  po.argv = {"prometheus", "--config.file=" + d + "/prometheus.yml",
+             "--storage.tsdb.path=" + d + "/tsdb",
+             "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)};
+  po.stdout_path = d + "/prometheus.log";
+  po.stderr_path = "=stdout";
+  Subprocess prometheus(po);
+
+  kubectl_apply(gpt_job(job, 1000000, {"--log-every", "100"}, {{"maxRestarts", 0}}, 100000));
+  const std::string p0 = job + "-a0-n0", p1 = job + "-a0-n1";
+  ASSERT_TRUE(eventually([&] { return pod_running(kJobNs, p0) && pod_running(kJobNs, p1); },
+                         std::chrono::seconds(90)))
+      << diagnostics();
+  const std::string port = std::to_string(g_worker_metrics_port);
+  // Both ranks serve /metrics on the same port of one host, each bound to its own pod IP.
+  const std::string ip0 = g_agent->ip_of(kJobNs, p0), ip1 = g_agent->ip_of(kJobNs, p1);
+  ASSERT_NE(ip0, ip1);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return http_get("http://" + ip0 + ":" + port + "/metrics").find("rank=\"0\"") !=
+                   std::string::npos &&
+               http_get("http://" + ip1 + ":" + port + "/metrics").find("rank=\"1\"") !=
+                   std::string::npos;
+      },
+      std::chrono::seconds(90)))
+      << diagnostics();
+  {
+    json targets = json::array(
+        {{{"targets",
+           {g_agent->ip_of(kJobNs, p0) + ":" + port, g_agent->ip_of(kJobNs, p1) + ":" + port}}}});
+    std::ofstream(d + "/workers.json.tmp") << targets.dump();
+    fs::rename(d + "/workers.json.tmp", d + "/workers.json");
+  }
+  // Instant vector query -> {instance: value}.
+  auto query = [&](const std::string& promql) {
+    std::map<std::string, double> out;
+    auto r = run_command({"curl", "-sf", "--max-time", "5", "-G",
+                          "http://127.0.0.1:" + std::to_string(prom_port) + "/api/v1/query",
+                          "--data-urlencode", "query=" + promql},
+                         std::chrono::seconds(10));
+    if (!r.status.success()) return out;
+    auto j = json::parse(r.output, nullptr, false);
+    if (j.is_discarded() || !j.contains("data")) return out;
+    for (const auto& s : j["data"]["result"])
+      out[s["metric"].value("instance", "")] = std::stod(s["value"][1].get<std::string>());
+    return out;
+  };
+  auto all_positive = [](const std::map<std::string, double>& m, std::size_t n) {
+    if (m.size() != n) return false;
+    for (const auto& [k, v] : m)
+      if (v <= 0) return false;
+    return true;
+  };
+  EXPECT_TRUE(eventually([&] { return all_positive(query("up{job=\"accel-workers\"}"), 2); },
+                         std::chrono::seconds(90)))
+      << read_all(d + "/prometheus.log");
+  EXPECT_TRUE(eventually(
+      [&] {
+        return all_positive(
+            query("accel_train_steps_total{job=\"accel-workers\",exported_job=\"" + job + "\"}"),
+            2);
+      },
+      std::chrono::seconds(60)));
+  EXPECT_TRUE(eventually([&] { return all_positive(query("up{job=\"accel-operator\"}"), 1); },
+                         std::chrono::seconds(60)));
+  EXPECT_TRUE(
+      eventually([&] { return all_positive(query("accel_operator_pods_created_total"), 1); },
+                 std::chrono::seconds(60)));
+  EXPECT_EQ(phase_of(job), "Running");
+
+  // Delete the running job: the garbage collector removes its pods and Service, the agent
+  // stops the processes.
+  auto del = g_cp->kubectl({"delete", "acceljob", "-n", kJobNs, job, "--wait=false"});
+  ASSERT_TRUE(del.status.success()) << del.output;
+  EXPECT_TRUE(eventually([&] { return job_pods(job).empty(); }, std::chrono::seconds(90)))
+      << diagnostics();
+  EXPECT_TRUE(eventually(
+      [&] {
+        try {
+          g_client->get(kube::resources::services(), kJobNs, job);
+          return false;
+        } catch (const kube::NotFoundError&) {
+          return true;
+        }
+      },
+      std::chrono::seconds(60)));
+  EXPECT_FALSE(g_agent->pid_of(kJobNs, p0));
+  EXPECT_FALSE(g_agent->pid_of(kJobNs, p1));
+  EXPECT_NE(g_agent->log_of(kJobNs, p0).find("[accel]"), std::string::npos);
+  EXPECT_TRUE(eventually([&] { return phase_of(job) == "<gone>"; }, std::chrono::seconds(30)));
+  prometheus.terminate(std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace accel::testing
