@@ -32,8 +32,10 @@ need=0
 for w in "${WHEELS[@]}"; do verify "${w%%|*}" "${w##*|}" || need=1; done
 if [ "$need" = 1 ]; then
   log "downloading torch $TORCH_VERSION and its CUDA runtime wheels from PyPI (~540 MB)"
+  # pip matches --platform tags exactly: name every manylinux tag the three wheels carry.
   pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
-    --platform manylinux_2_28_x86_64 -d "$dl" "${REQS[@]}"
+    --platform manylinux_2_28_x86_64 --platform manylinux_2_25_x86_64 \
+    --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d "$dl" "${REQS[@]}"
 fi
 for w in "${WHEELS[@]}"; do
   verify "${w%%|*}" "${w##*|}" || die "hash mismatch or missing wheel: $dl/${w%%|*}"
