@@ -11,6 +11,10 @@ training resumed at (first step line after the kill) and so how many steps were 
 --supervise N plays the part of a restarting supervisor (a Kubernetes pod restart with no
 back-off): when the command exits non-zero, it is started again, up to N times. torchrun needs
 none (its --max-restarts restarts the workers itself).
+
+--stop-after N: once training resumed, let rank 0 print N more step lines, then SIGTERM the
+command's process group (the recovery is measured by then; saves minutes on a slow machine).
+0 (the default) runs the command to its end.
 """
 import argparse
 import json
@@ -46,14 +50,16 @@ def main():
     ap.add_argument("--kill-rank", type=int, default=1)
     ap.add_argument("--supervise", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--stop-after", type=int, default=0)
     ap.add_argument("--meta", default="{}")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
 
     t0 = time.time()
+    load_before = os.getloadavg()[0]
     state = {"t_kill": None, "killed_pid": None, "t_resume": None, "resume_step": None,
-             "restarts": 0, "rcs": []}
+             "restarts": 0, "rcs": [], "steps_after_resume": 0, "stopped_after_resume": False}
     log = []
     lock = threading.Lock()
 
@@ -78,12 +84,35 @@ def main():
             elif state["t_kill"] is not None and state["t_resume"] is None and now > state["t_kill"]:
                 state["t_resume"] = now
                 state["resume_step"] = step
+            elif state["t_resume"] is not None:
+                state["steps_after_resume"] += 1
+                if a.stop_after and state["steps_after_resume"] >= a.stop_after \
+                        and not state["stopped_after_resume"]:
+                    state["stopped_after_resume"] = True
+                    log.append(f"{now - t0:8.3f} [recovery.py] resumed; SIGTERM to the command")
+                    os.killpg(proc.pid, signal.SIGTERM)
 
     deadline = t0 + a.timeout
     rc = None
     while True:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+
+        # Reading stdout blocks while a hung command prints nothing: the deadline is enforced by
+        # a watchdog that kills the command and everything below it (its output then ends).
+        def watchdog(p=proc):
+            while p.poll() is None:
+                if time.time() > deadline:
+                    log.append(f"{time.time() - t0:8.3f} [recovery.py] timeout: SIGKILL to the command")
+                    for pid in descendants(p.pid) + [p.pid]:
+                        try:
+                            os.kill(pid, signal.SIGKILL)
+                        except OSError:
+                            pass
+                    state["timed_out"] = True
+                    return
+                time.sleep(0.5)
+        threading.Thread(target=watchdog, daemon=True).start()
         for line in proc.stdout:
             on_line(proc, line)
             if time.time() > deadline:
@@ -98,14 +127,16 @@ def main():
                     pass
             proc.wait()
             rc = "timeout"
+        if state.get("timed_out"):
+            rc = "timeout"
         state["rcs"].append(rc)
         log.append(f"{time.time() - t0:8.3f} [recovery.py] command exited {rc}")
-        if rc == 0 or rc == "timeout" or state["restarts"] >= a.supervise:
+        if rc == 0 or rc == "timeout" or state["stopped_after_resume"] or state["restarts"] >= a.supervise:
             break
         state["restarts"] += 1
 
     res = json.loads(a.meta)
-    res.update({"cmd": cmd, "rc": rc, "started_at": t0, "wall_s": time.time() - t0,
+    res.update({"load_before": load_before, "cmd": cmd, "rc": rc, "started_at": t0, "wall_s": time.time() - t0,
                 "kill_at_step": a.kill_at_step, **state, "log": log[-300:]})
     if state["t_kill"] and state["t_resume"]:
         res["recovery_s"] = state["t_resume"] - state["t_kill"]
@@ -114,7 +145,7 @@ def main():
     print(f"{os.path.basename(a.out)}: rc={rc} recovery={res.get('recovery_s', float('nan')):.2f}s "
           f"resumed at step {state['resume_step']} (killed at {state.get('killed_at_step')}), "
           f"restarts by supervisor {state['restarts']}", file=sys.stderr)
-    sys.exit(0 if rc == 0 and "recovery_s" in res else 1)
+    sys.exit(0 if (rc == 0 or state["stopped_after_resume"]) and "recovery_s" in res else 1)
 
 
 if __name__ == "__main__":
