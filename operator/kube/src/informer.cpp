@@ -8,6 +8,14 @@
 namespace accel::kube {
 
 namespace {
+// What the cache keeps of an object: everything but metadata.managedFields (server-side apply
+// bookkeeping, often the largest part of a small object, and never read by a controller). An
+// update built from a cached object leaves the server's managedFields as they are.
+nlohmann::json cacheable(nlohmann::json obj) {
+  if (auto m = obj.find("metadata"); m != obj.end() && m->is_object()) m->erase("managedFields");
+  return obj;
+}
+
 std::string rv_of(const nlohmann::json& obj) {
   auto m = obj.find("metadata");
   if (m == obj.end() || !m->is_object()) return "";
@@ -156,7 +164,7 @@ bool Informer::relist() {
   std::vector<ObjectPtr> deleted;
   std::set<std::string> present;
   for (auto& item : all.items) {
-    auto obj = std::make_shared<const nlohmann::json>(std::move(item));
+    auto obj = std::make_shared<const nlohmann::json>(cacheable(std::move(item)));
     present.insert(object_key(*obj));
     ObjectPtr old = cache_.upsert(obj);
     if (!old || rv_of(*old) != rv_of(*obj)) added_or_updated.emplace_back(old, obj);
@@ -244,7 +252,7 @@ Informer::WatchEnd Informer::watch_once() {
 }
 
 void Informer::apply_event(const WatchEvent& ev) {
-  auto obj = std::make_shared<const nlohmann::json>(ev.object);
+  auto obj = std::make_shared<const nlohmann::json>(cacheable(ev.object));
   std::string rv = rv_of(*obj);
   if (ev.type == WatchEvent::Type::Deleted) {
     ObjectPtr old = cache_.erase(object_key(*obj));

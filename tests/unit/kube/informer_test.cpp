@@ -151,6 +151,27 @@ TEST(Informer, ListsThenAppliesWatchEventsInOrder) {
   EXPECT_EQ(inf.cache().get("ns", "b"), nullptr);
 }
 
+TEST(Informer, CachesObjectsWithoutManagedFieldsFromListAndWatch) {
+  auto with_fields = [](json o) {
+    o["metadata"]["managedFields"] = json::array({{{"manager", "kubectl"}, {"operation", "Apply"}}});
+    return o;
+  };
+  auto src = std::make_shared<ScriptedSource>();
+  src->lists.push_back({{with_fields(cm("a", "10"))}, "10", ""});
+  src->watches.push_back({ev(WatchEvent::Type::Added, with_fields(cm("b", "11")))});
+  Informer inf(src, fast());
+  inf.start();
+  ASSERT_TRUE(inf.wait_for_sync(milliseconds(10000)));
+  for (int i = 0; i < 1000 && !inf.cache().get("ns", "b"); ++i) std::this_thread::sleep_for(milliseconds(5));
+  inf.stop();
+  for (const char* name : {"a", "b"}) {
+    auto o = inf.cache().get("ns", name);
+    ASSERT_NE(o, nullptr) << name;
+    EXPECT_FALSE((*o)["metadata"].contains("managedFields")) << name;
+    EXPECT_EQ((*o)["metadata"]["labels"]["app"], "x") << "the rest of the object is kept";
+  }
+}
+
 TEST(Informer, RelistsOnAnErrorEventWithCode410AndReportsWhatChanged) {
   auto src = std::make_shared<ScriptedSource>();
   src->lists.push_back({{cm("a", "10")}, "10", ""});

@@ -8,7 +8,8 @@
 // ends the stream normally, and with capped exponential backoff when the connection breaks
 // (e.g. the apiserver restarted) or a list fails. Handlers run on the informer thread, one at
 // a time, after the cache was updated; they must not block for long. The cache is always
-// readable from any thread.
+// readable from any thread. Cached objects have no metadata.managedFields (server-side apply
+// bookkeeping that no controller reads; dropping it keeps the cache small).
 #pragma once
 
 #include <atomic>
