@@ -177,8 +177,6 @@ bool Informer::relist() {
     resource_version_ = all.resource_version;
   }
   lists_++;
-  synced_ = true;
-  cv_.notify_all();
   for (const auto& [old, obj] : added_or_updated)
     each_handler([&](const InformerHandlers& h) {
       if (!old && h.on_add) h.on_add(obj);
@@ -188,6 +186,11 @@ bool Informer::relist() {
     each_handler([&](const InformerHandlers& h) {
       if (h.on_delete) h.on_delete(gone);
     });
+  // Synced only once the handlers have seen the first list: a caller of wait_for_sync() may
+  // rely on its on_add having run for everything that existed (client-go's HasSynced of a
+  // registered handler means the same).
+  synced_ = true;
+  cv_.notify_all();
   return true;
 }
 

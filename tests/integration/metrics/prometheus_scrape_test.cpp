@@ -1,10 +1,14 @@
 // A real Prometheus server (Debian's) scrapes a real 2-rank training run; promtool checks the
 // exposition format; PromQL for the job's samples/s returns a value; /progress answers JSON.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "../worker/training_harness.h"
@@ -18,11 +22,34 @@ std::string http_get(const std::string& url) {
   return r.status.success() ? r.output : "";
 }
 
+// Whether a TCP port on loopback can be bound right now.
+bool port_is_free(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 TEST(PrometheusScrape, RealPrometheusScrapesTwoRanksAndAnswersSamplesPerSecond) {
   const std::string d = fresh_dir("prom");
-  const int metrics_port = pick_free_port();
-  // Ranks serve metrics_port + local_rank; make sure the second one is free too.
-  const int prom_port = pick_free_port();
+  // Ranks serve metrics_port + local_rank: the next port must be free too, and Prometheus's
+  // own port must be neither.
+  int metrics_port = pick_free_port();
+  for (int i = 0; i < 50 && !(metrics_port < 65535 && port_is_free(metrics_port + 1)); ++i)
+    metrics_port = pick_free_port();
+  int prom_port = pick_free_port();
+  while (prom_port == metrics_port || prom_port == metrics_port + 1) prom_port = pick_free_port();
   {
     std::ofstream cfg(d + "/prometheus.yml");
     cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
@@ -58,7 +85,7 @@ TEST(PrometheusScrape, RealPrometheusScrapesTwoRanksAndAnswersSamplesPerSecond) 
     scrape0 = http_get("http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics");
     scrape1 = http_get("http://127.0.0.1:" + std::to_string(metrics_port + 1) + "/metrics");
     if (scrape0.find("accel_train_steps_total{") != std::string::npos && !scrape1.empty()) break;
-    ASSERT_FALSE(training.poll()) << "training ended early";
+    ASSERT_FALSE(training.poll()) << "training ended early:\n" << file_text(d + "/train.log");
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   ASSERT_NE(scrape0.find("accel_train_samples_total{"), std::string::npos) << scrape0;

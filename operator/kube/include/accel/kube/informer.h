@@ -83,7 +83,8 @@ class Informer {
   void stop();
 
   bool has_synced() const { return synced_.load(); }
-  // Waits until the first list is in the cache; false on timeout or stop().
+  // Waits until the first list is in the cache and every handler has seen it; false on timeout
+  // or stop().
   bool wait_for_sync(std::chrono::milliseconds timeout) const;
   const ObjectCache& cache() const { return cache_; }
 
