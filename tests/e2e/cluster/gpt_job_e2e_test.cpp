@@ -35,6 +35,7 @@
 #include "accel/subprocess.h"
 #include "control_plane.h"
 #include "node_agent.h"
+#include "ports.h"
 
 namespace accel::testing {
 namespace {
@@ -61,21 +62,6 @@ bool eventually(const std::function<bool()>& pred,
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return pred();
-}
-
-// A port free on every interface now (pods bind their own IPs; the operator binds all).
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_ANY);
-  a.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  close(fd);
-  return port;
 }
 
 std::string read_all(const std::string& path) {

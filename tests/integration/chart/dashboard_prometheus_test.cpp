@@ -32,6 +32,7 @@
 
 #include "accel/subprocess.h"
 #include "control_plane.h"
+#include "ports.h"
 #include "dashboard_queries.h"
 
 namespace accel::testing {
@@ -50,34 +51,6 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   return pred();
-}
-
-bool port_free(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(fd);
-  return ok;
-}
-
-// A free port p; with `pair`, p + 1 is free too (rank r serves metrics_port + r).
-int free_port(bool pair = false) {
-  for (int tries = 0; tries < 100; ++tries) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    close(fd);
-    int port = ntohs(a.sin_port);
-    if (!pair || (port < 65535 && port_free(port + 1))) return port;
-  }
-  throw std::runtime_error("no free port pair on 127.0.0.1");
 }
 
 std::string http_get(const std::string& url) {

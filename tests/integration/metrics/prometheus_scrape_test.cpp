@@ -13,6 +13,7 @@
 
 #include "../worker/training_harness.h"
 #include "accel/launcher.h"
+#include "ports.h"
 
 namespace accel::testing {
 namespace {
@@ -20,18 +21,6 @@ namespace {
 std::string http_get(const std::string& url) {
   auto r = run_command({"curl", "-sf", "--max-time", "5", url}, std::chrono::seconds(10));
   return r.status.success() ? r.output : "";
-}
-
-// Whether a TCP port on loopback can be bound right now.
-bool port_is_free(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
 }
 
 std::string file_text(const std::string& path) {
@@ -45,11 +34,9 @@ TEST(PrometheusScrape, RealPrometheusScrapesTwoRanksAndAnswersSamplesPerSecond) 
   const std::string d = fresh_dir("prom");
   // Ranks serve metrics_port + local_rank: the next port must be free too, and Prometheus's
   // own port must be neither.
-  int metrics_port = pick_free_port();
-  for (int i = 0; i < 50 && !(metrics_port < 65535 && port_is_free(metrics_port + 1)); ++i)
-    metrics_port = pick_free_port();
-  int prom_port = pick_free_port();
-  while (prom_port == metrics_port || prom_port == metrics_port + 1) prom_port = pick_free_port();
+  const int metrics_port = free_port(/*pair=*/true);
+  int prom_port = free_port();
+  while (prom_port == metrics_port || prom_port == metrics_port + 1) prom_port = free_port();
   {
     std::ofstream cfg(d + "/prometheus.yml");
     cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"

@@ -31,12 +31,14 @@
 #include "accel/kube/errors.h"
 #include "accel/subprocess.h"
 #include "control_plane.h"
+#include "ports.h"
 
 namespace operator_test {
 
 using accel::Subprocess;
 using accel::SubprocessOptions;
 using accel::testing::ControlPlane;
+using accel::testing::free_port;
 using nlohmann::json;
 namespace kube = accel::kube;
 
@@ -88,20 +90,6 @@ inline bool eventually(const std::function<bool()>& pred,
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return pred();
-}
-
-inline int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  close(fd);
-  return port;
 }
 
 // GET http://127.0.0.1:port/path with the real curl; the body, and the HTTP status in *code.

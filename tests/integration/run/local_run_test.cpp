@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "accel/subprocess.h"
+#include "ports.h"
 
 namespace {
 
@@ -37,29 +38,6 @@ std::string read_file(const fs::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// Two consecutive free loopback ports (rank 0's and rank 1's metrics).
-int free_port_pair() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    int port = ntohs(a.sin_port);
-    ::close(fd);
-    if (port + 1 > 65535) continue;
-    int fd2 = ::socket(AF_INET, SOCK_STREAM, 0);
-    a.sin_port = htons(static_cast<uint16_t>(port + 1));
-    bool ok = ::bind(fd2, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd2);
-    if (ok) return port;
-  }
-  throw std::runtime_error("no free port pair");
 }
 
 struct JobSpec {
@@ -207,7 +185,7 @@ TEST_F(LocalRun, TrainsTheJobToSuccessWithTrackersCheckpointsMetricsAndTheEnvCon
   s.args = tiny_gpt(12);
   s.every_steps = 4;
   s.trackers = true;
-  s.metrics_port = free_port_pair();
+  s.metrics_port = accel::testing::free_port(/*pair=*/true);
   ASSERT_EQ(run(write_job(s)), 0) << output();
   const std::string out = output();
   EXPECT_NE(out.find("AccelJob gpt-ok Succeeded"), std::string::npos) << out;
@@ -271,7 +249,7 @@ TEST_F(LocalRun, SigkilledRankRestartsTheWholeGangWhichResumesFromTheLastCheckpo
   s.name = "gpt-kill";
   s.args = tiny_gpt(40);
   s.every_steps = 5;
-  s.metrics_port = free_port_pair();
+  s.metrics_port = accel::testing::free_port(/*pair=*/true);
   auto run = start(write_job(s));
   ASSERT_TRUE(wait_until([&] { return newest_checkpoint_step(checkpoints()) >= 10; }, std::chrono::seconds(120)))
       << output();
@@ -308,7 +286,7 @@ TEST_F(LocalRun, HungRankIsStalledRestartedAndTheJobFailsWhenMaxRestartsAreUsedU
   s.args = tiny_gpt(1000);
   s.args.insert(s.args.end(), {"--hang-at-step", "3", "--fault-rank", "1"});
   s.max_restarts = 1;
-  s.metrics_port = free_port_pair();
+  s.metrics_port = accel::testing::free_port(/*pair=*/true);
   s.extra_run_policy = "    stallTimeoutSeconds: 4\n";
   EXPECT_EQ(run(write_job(s)), 81) << output();  // api/EXIT_CODES.md: 81 Stalled
   const std::string out = output();
@@ -325,7 +303,7 @@ TEST_F(LocalRun, CtrlCStopsTheGangCleanlyAndKeepsTheLastCheckpoint) {
   s.name = "gpt-int";
   s.args = tiny_gpt(100000);
   s.every_steps = 5;
-  s.metrics_port = free_port_pair();
+  s.metrics_port = accel::testing::free_port(/*pair=*/true);
   auto run = start(write_job(s));
   ASSERT_TRUE(wait_until([&] { return newest_checkpoint_step(checkpoints()) >= 5; }, std::chrono::seconds(120)))
       << output();
