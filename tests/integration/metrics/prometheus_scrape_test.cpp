@@ -66,12 +66,18 @@ TEST(PrometheusScrape, RealPrometheusScrapesTwoRanksAndAnswersSamplesPerSecond) 
   to.stderr_path = "=stdout";
   Subprocess training(to);
 
-  // Wait (bounded) for both ranks to serve metrics with steps counted.
+  // Wait (bounded) for both ranks to serve metrics with steps counted: the server is up before
+  // the first step, so the series exist (at 0) before any all-reduce was timed.
+  auto first_value = [](const std::string& scrape, const std::string& name) {
+    auto pos = scrape.find("\n" + name + "{");
+    if (pos == std::string::npos) return -1.0;
+    return std::stod(scrape.substr(scrape.find('}', pos) + 1));
+  };
   std::string scrape0, scrape1;
   for (int i = 0; i < 240; ++i) {
     scrape0 = http_get("http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics");
     scrape1 = http_get("http://127.0.0.1:" + std::to_string(metrics_port + 1) + "/metrics");
-    if (scrape0.find("accel_train_steps_total{") != std::string::npos && !scrape1.empty()) break;
+    if (first_value(scrape0, "accel_train_steps_total") > 0 && !scrape1.empty()) break;
     ASSERT_FALSE(training.poll()) << "training ended early:\n" << file_text(d + "/train.log");
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
