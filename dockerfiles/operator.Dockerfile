@@ -23,11 +23,11 @@ RUN cmake --preset release -DACCEL_BUILD_WORKER=OFF -DACCEL_BUILD_TESTS=OFF \
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-# Runtime libraries only: cpprestsdk, yaml-cpp, OpenSSL, prometheus-cpp (core, pull), civetweb.
+# Runtime libraries only: cpprestsdk, yaml-cpp, OpenSSL, prometheus-cpp (core, pull), libmicrohttpd.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates libcpprest2.10 libyaml-cpp0.7 libssl3 \
-      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcivetweb1 \
+      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libmicrohttpd12 \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --gid 65532 accel \
  && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \

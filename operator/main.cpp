@@ -15,7 +15,7 @@
 #include "accel/kube/event_recorder.h"
 #include "accel/kube/leader_elector.h"
 #include "accel/kube/log.h"
-#include "accel/manager/http_endpoint.h"
+#include "http_server.h"
 #include "accel/manager/job_controller.h"
 #include "accel/manager/operator_metrics.h"
 
@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
       config = kube::ClientConfig::in_cluster();
     else
       config = kube::ClientConfig::load_default();
-    std::string metrics_listen = op::civetweb_listen_spec(metrics_addr, "--metrics-bind-address");
-    std::string health_listen = op::civetweb_listen_spec(health_addr, "--health-probe-bind-address");
+    const auto metrics_listen = http::parse_bind_address(metrics_addr, "--metrics-bind-address");
+    const auto health_listen = http::parse_bind_address(health_addr, "--health-probe-bind-address");
 
     kube::Client client(config);
     kube::EventRecorder events(client);
@@ -114,27 +114,32 @@ int main(int argc, char** argv) {
     copts.progress_interval = std::chrono::milliseconds(static_cast<long>(progress_interval_s * 1000));
     op::JobController controller(client, events, metrics, copts);
 
-    std::map<std::string, op::HttpHandler> health_handlers{
-        {"/healthz", [] { return op::HttpResponse{200, "text/plain; charset=utf-8", "ok\n"}; }},
+    std::map<std::string, http::Handler> health_handlers{
+        {"/healthz", [] { return http::Response{200, "text/plain; charset=utf-8", "ok\n"}; }},
         {"/readyz", [&controller] {
            return controller.synced()
-                      ? op::HttpResponse{200, "text/plain; charset=utf-8", "ok\n"}
-                      : op::HttpResponse{503, "text/plain; charset=utf-8", "informers not synced\n"};
+                      ? http::Response{200, "text/plain; charset=utf-8", "ok\n"}
+                      : http::Response{503, "text/plain; charset=utf-8", "informers not synced\n"};
          }}};
-    std::map<std::string, op::HttpHandler> metrics_handlers{
+    std::map<std::string, http::Handler> metrics_handlers{
         {"/metrics", [&controller, &metrics] {
            controller.refresh_gauges();
-           return op::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape()};
+           return http::Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape()};
          }}};
-    std::unique_ptr<op::HttpEndpoint> health_ep, metrics_ep;
-    if (!health_listen.empty() && health_listen == metrics_listen) {
+    auto serve = [](const std::pair<std::string, int>& where, std::map<std::string, http::Handler> handlers) {
+      http::ServerOptions o;
+      o.host = where.first;
+      o.port = where.second;
+      o.threads = 4;
+      return std::make_unique<http::Server>(o, std::move(handlers));
+    };
+    std::unique_ptr<http::Server> health_ep, metrics_ep;
+    if (health_listen && health_listen == metrics_listen) {
       health_handlers.insert(metrics_handlers.begin(), metrics_handlers.end());
-      health_ep = std::make_unique<op::HttpEndpoint>(health_listen, health_handlers);
+      health_ep = serve(*health_listen, health_handlers);
     } else {
-      if (!health_listen.empty())
-        health_ep = std::make_unique<op::HttpEndpoint>(health_listen, health_handlers);
-      if (!metrics_listen.empty())
-        metrics_ep = std::make_unique<op::HttpEndpoint>(metrics_listen, metrics_handlers);
+      if (health_listen) health_ep = serve(*health_listen, health_handlers);
+      if (metrics_listen) metrics_ep = serve(*metrics_listen, metrics_handlers);
     }
     info(std::string("accel-operator ") + ACCEL_VERSION + " against " + config.server + " (" +
          config.source + "), namespace " + (ns.empty() ? "<all>" : ns) + ", " +

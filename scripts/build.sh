@@ -9,7 +9,15 @@ export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 # Paths relative to the clone, so that another clone (CI's) reuses the same cache entries.
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ACCEL_ROOT}" CCACHE_NOHASHDIR=true
 cd "$ACCEL_ROOT"
-cmake --preset "$preset" -DACCEL_LIBTORCH_DIR="$ACCEL_CACHE/libtorch-$TORCH_VERSION" >/dev/null
+# The CUDA variant (docs/cuda.md) is built whenever scripts/setup-cuda.sh has run, unless
+# ACCEL_WITH_CUDA says otherwise.
+cuda_dir="$ACCEL_CACHE/torch-cuda-$TORCH_VERSION"
+with_cuda="${ACCEL_WITH_CUDA:-}"
+if [ -z "$with_cuda" ]; then
+  if [ -f "$cuda_dir/.complete" ]; then with_cuda=ON; else with_cuda=OFF; fi
+fi
+cmake --preset "$preset" -DACCEL_LIBTORCH_DIR="$ACCEL_CACHE/libtorch-$TORCH_VERSION" \
+  -DACCEL_WITH_CUDA="$with_cuda" -DACCEL_TORCH_CUDA_DIR="$cuda_dir" >/dev/null
 # Two cores, and a LibTorch translation unit needs ~1.5 GB: -j2 fits in memory.
 targets=()
 for t in "$@"; do targets+=(--target "$t"); done

@@ -6,7 +6,8 @@ source "$(dirname "$0")/lib.sh"
 PACKAGES=(
   g++ cmake ninja-build ccache pkg-config git curl unzip ca-certificates
   libcpprest-dev libboost-dev libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev
-  libgtest-dev libgmock-dev libcli11-dev libssl-dev openssl libcivetweb-dev
+  libgtest-dev libgmock-dev libcli11-dev libssl-dev openssl
+  libmicrohttpd-dev      # the embedded HTTP server of ranks and the operator (worker/src/http)
   libgloo-dev            # gloo headers for c10d's ProcessGroupGloo (the torch wheel lacks them)
   prometheus             # promtool and a real Prometheus server for tests
   clang-format           # applies the root .clang-format (STYLE.md)

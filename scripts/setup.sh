@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Sets up everything Accel needs on this machine, each step cached outside the clone:
-# Debian packages, LibTorch from the torch wheel, the Kubernetes control plane + helm + kwok
-# built from source, and the Python readers used by tests (TensorBoard, MLflow, W&B).
+# Debian packages, LibTorch from the torch wheel, the CUDA build's headers and libraries from
+# the NVIDIA wheels torch pins, the Kubernetes control plane + helm + kwok built from source,
+# and the Python readers used by tests (TensorBoard, MLflow, W&B).
 # A rerun with warm caches does nothing. Prints the time each step took.
-# `setup.sh worker` stops after LibTorch: all that `accel run` and the trainers need.
+# `setup.sh worker` stops after LibTorch: all that `accel run` and the CPU trainers need.
+# ACCEL_WITH_CUDA=OFF leaves out the CUDA pieces (then build.sh builds the CPU variant only).
 source "$(dirname "$0")/lib.sh"
 
 step() {
@@ -16,6 +18,9 @@ step() {
 step "Debian packages" bash "$ACCEL_ROOT/scripts/setup-deps.sh"
 step "LibTorch $TORCH_VERSION" bash "$ACCEL_ROOT/scripts/setup-libtorch.sh" >/dev/null
 [ "${1:-}" = worker ] && exit 0
+if [ "${ACCEL_WITH_CUDA:-ON}" != OFF ]; then
+  step "CUDA build (PyPI wheels)" bash "$ACCEL_ROOT/scripts/setup-cuda.sh" >/dev/null
+fi
 step "etcd, helm, kwok" bash -c "'$ACCEL_ROOT/scripts/build-kube.sh' etcd && '$ACCEL_ROOT/scripts/build-kube.sh' tools"
 step "Kubernetes $K8S_VERSION" bash "$ACCEL_ROOT/scripts/build-kube.sh" kube
 if [ -f "$ACCEL_ROOT/scripts/setup-python.sh" ]; then

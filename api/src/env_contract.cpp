@@ -19,7 +19,8 @@ const std::vector<std::string>& contract_config_keys() {
   static const std::vector<std::string> keys = {
       "mixed_precision",  "gradient_accumulation_steps", "num_processes",
       "num_machines",     "machine_rank",                "main_process_ip",
-      "main_process_port", "cpu",                        "backend",
+      "main_process_port", "cpu",                        "gpus_per_node",
+      "backend",
       "pg_timeout_seconds", "rendezvous_timeout_seconds", "ddp_bucket_cap_mb",
       "ddp_gradient_as_bucket_view", "ddp_static_graph", "ddp_find_unused_parameters",
       "log_with",         "project_dir",                 "logging_dir",
@@ -72,6 +73,7 @@ EnvList node_env(const AccelJob& original, int node_rank, int attempt, const std
   add("main_process_ip", master_addr);
   add("main_process_port", std::to_string(master_port));
   add("cpu", *s.gpusPerNode == 0 ? "true" : "false");
+  add("gpus_per_node", i(s.gpusPerNode));
   add("backend", to_string(*s.processGroup.backend));
   add("pg_timeout_seconds", i(s.processGroup.timeoutSeconds));
   add("rendezvous_timeout_seconds", i(s.processGroup.rendezvousTimeoutSeconds));

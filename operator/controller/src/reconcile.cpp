@@ -357,7 +357,9 @@ class Reconciler {
   }
 
   // The failure to act on: a permanent one if any (a config error must not be retried just
-  // because a peer then died of SIGTERM), else the earliest, ties by node rank.
+  // because a peer then died of SIGTERM), else the earliest; within the same second (the
+  // resolution of a container's finishedAt) a root cause before a collective failure (exit 80
+  // is what the survivors of a lost peer report), then by node rank.
   std::optional<Failure> first_failure(
       const std::map<std::int64_t, const ObservedPod*>& gang) const {
     std::optional<Failure> best;
@@ -367,6 +369,9 @@ class Reconciler {
       if (ap != bp) return ap;
       if (a.at.has_value() != b.at.has_value()) return a.at.has_value();
       if (a.at && *a.at != *b.at) return *a.at < *b.at;
+      constexpr int kCollective = static_cast<int>(api::ExitCode::CollectiveTimeout);
+      const bool ac = a.exit_code == kCollective, bc = b.exit_code == kCollective;
+      if (ac != bc) return bc;
       return a.node_rank < b.node_rank;
     };
     for (const auto& [rank, p] : gang)

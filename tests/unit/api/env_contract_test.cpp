@@ -36,6 +36,7 @@ TEST(EnvContract, TwoNodeCpuJobGolden) {
       {"ACCEL_MAIN_PROCESS_IP", "gpt-tiny-node-0.gpt-tiny"},
       {"ACCEL_MAIN_PROCESS_PORT", "29500"},
       {"ACCEL_CPU", "true"},
+      {"ACCEL_GPUS_PER_NODE", "0"},
       {"ACCEL_BACKEND", "auto"},
       {"ACCEL_PG_TIMEOUT_SECONDS", "1800"},
       {"ACCEL_RENDEZVOUS_TIMEOUT_SECONDS", "300"},
@@ -86,6 +87,7 @@ TEST(EnvContract, GpuJobUsesGpusAsProcesses) {
   EXPECT_EQ(env["LOCAL_WORLD_SIZE"], "8");
   EXPECT_EQ(env["ACCEL_NUM_PROCESSES"], "8");
   EXPECT_EQ(env["ACCEL_CPU"], "false");
+  EXPECT_EQ(env["ACCEL_GPUS_PER_NODE"], "8");  // a rank that sees fewer GPUs exits 78
   EXPECT_EQ(env["ACCEL_BACKEND"], "nccl");
   EXPECT_EQ(env.count("ACCEL_LOG_WITH"), 0u);  // no trackers
   EXPECT_EQ(env.count("RANK"), 0u);            // per process: accel launch sets it

@@ -63,6 +63,7 @@ TEST(DesiredPod, TwoNodeCpuJobNodeOneGolden) {
           {"name": "ACCEL_MAIN_PROCESS_IP", "value": "gpt-tiny-n0.gpt-tiny"},
           {"name": "ACCEL_MAIN_PROCESS_PORT", "value": "29500"},
           {"name": "ACCEL_CPU", "value": "true"},
+          {"name": "ACCEL_GPUS_PER_NODE", "value": "0"},
           {"name": "ACCEL_BACKEND", "value": "auto"},
           {"name": "ACCEL_PG_TIMEOUT_SECONDS", "value": "1800"},
           {"name": "ACCEL_RENDEZVOUS_TIMEOUT_SECONDS", "value": "300"},

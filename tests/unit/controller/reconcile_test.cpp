@@ -782,6 +782,20 @@ TEST(Reconcile, ForceDeleteWaitsForTheConfiguredGracePeriod) {
             (std::vector<std::string>{"RequeueAfter 90s"}));
 }
 
+// A SIGKILLed rank and the peer whose collective then fails end in the same second: the status
+// names the killed pod (the cause), not the peer's exit 80 (the consequence).
+TEST(Reconcile, RootCauseIsReportedBeforeAPeersCollectiveFailureInTheSameSecond) {
+  ObservedState o = running_gang(0);
+  o.pods = {exited(n0(0, P::Running), 80, t(50)), exited(n1(0, P::Running), 137, t(50))};
+  const Decision d = reconcile(job_in(JobPhase::Running), o, t(50));
+  ASSERT_TRUE(d.status.lastFailure);
+  EXPECT_EQ(d.status.lastFailure->exitCode, 137);
+  EXPECT_EQ(d.status.lastFailure->pod, "gpt-tiny-a0-n1");
+  // An earlier collective failure still comes first: then it is the cause (a real hang).
+  o.pods = {exited(n0(0, P::Running), 80, t(49)), exited(n1(0, P::Running), 137, t(50))};
+  EXPECT_EQ(reconcile(job_in(JobPhase::Running), o, t(50)).status.lastFailure->exitCode, 80);
+}
+
 // A whole failure-and-restart cycle, feeding each decision's status into the next reconcile as
 // the executor would, and checking that no two gangs ever coexist.
 TEST(Reconcile, FailureRestartCycleNeverOverlapsTwoGangs) {

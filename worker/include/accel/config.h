@@ -80,10 +80,14 @@ struct ResolvedConfig {
   std::string gpu_ids() const;           // "all" or "0,1"
   std::vector<int> gpu_id_list() const;  // {} for "all"
   bool cpu() const;
+  int gpus_per_node() const;  // 0 = no GPU required
+  bool allow_tf32() const;
   int num_cpu_threads_per_process() const;
   std::string backend() const;
   int pg_timeout_seconds() const;
   int rendezvous_timeout_seconds() const;
+  int flight_recorder_entries() const;      // 0 = no NCCL flight recorder
+  std::string flight_recorder_dir() const;
   int ddp_bucket_cap_mb() const;
   bool ddp_gradient_as_bucket_view() const;
   bool ddp_static_graph() const;
@@ -123,10 +127,14 @@ class AcceleratorOptions {
   AcceleratorOptions& main_process_port(int v);
   AcceleratorOptions& gpu_ids(const std::string& v);
   AcceleratorOptions& cpu(bool v);
+  AcceleratorOptions& gpus_per_node(int v);
+  AcceleratorOptions& allow_tf32(bool v);
   AcceleratorOptions& num_cpu_threads_per_process(int v);
   AcceleratorOptions& backend(const std::string& v);
   AcceleratorOptions& pg_timeout_seconds(int v);
   AcceleratorOptions& rendezvous_timeout_seconds(int v);
+  AcceleratorOptions& flight_recorder_entries(int v);
+  AcceleratorOptions& flight_recorder_dir(const std::string& v);
   AcceleratorOptions& ddp_bucket_cap_mb(int v);
   AcceleratorOptions& ddp_gradient_as_bucket_view(bool v);
   AcceleratorOptions& ddp_static_graph(bool v);

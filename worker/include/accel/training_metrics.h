@@ -42,7 +42,10 @@ class TrainingMetrics {
   void set_learning_rate(double v);
   void set_grad_norm(double v);
   void set_loss_scale(double v);
-  void set_gpu_memory(double bytes);
+  // The CUDA caching allocator's bytes: allocated now, reserved, peak allocated.
+  void set_gpu_memory(double allocated, double reserved, double peak_allocated);
+  // GPU utilisation, 0..1. The series exists only once this has been called (NVML present).
+  void set_gpu_utilization(double ratio);
   void checkpoint_saved(int64_t step, double seconds);
   void resumed_at(int64_t step);
 

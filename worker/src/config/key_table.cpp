@@ -134,6 +134,11 @@ std::vector<KeySpec> build_table() {
     };
     t.push_back(k);
   }
+  t.push_back(integer("gpus_per_node", 0, 0, kMax,
+                      "CUDA devices this node must have (the operator sets it from "
+                      "spec.gpusPerNode); > 0 makes a missing GPU a configuration error"));
+  t.push_back(boolean("allow_tf32", false,
+                      "Use TF32 tensor cores for float32 matmuls and convolutions on CUDA"));
   t.push_back(integer("num_cpu_threads_per_process", 0, 0, kMax,
                       "CPU threads per process (OMP_NUM_THREADS); 0 = cores / processes"));
   t.push_back(choice("backend", "auto", {"auto", "nccl", "gloo"},
@@ -142,6 +147,12 @@ std::vector<KeySpec> build_table() {
                       "Timeout of one collective operation, in seconds"));
   t.push_back(integer("rendezvous_timeout_seconds", 300, 1, kMax,
                       "How long ranks wait for each other at start-up, in seconds"));
+  t.push_back(integer("flight_recorder_entries", 2000, 0, kMax,
+                      "NCCL flight recorder: collectives each rank remembers and dumps on a "
+                      "timeout; 0 = off"));
+  t.push_back(derived(text("flight_recorder_dir", "", false,
+                           "Where NCCL flight-recorder dumps go (attempt_<N>/rank_<R>)"),
+                      "<project_dir>/flight_recorder"));
   // --- the training step -------------------------------------------------------------------
   t.push_back(choice("mixed_precision", "no", {"no", "fp16", "bf16"},
                      "Mixed precision: no, fp16 (with loss scaling) or bf16",

@@ -171,6 +171,10 @@ int ResolvedConfig::stall_timeout_seconds() const { return get_int("stall_timeou
 int ResolvedConfig::seed() const { return get_int("seed"); }
 int ResolvedConfig::metrics_port() const { return get_int("metrics_port"); }
 std::string ResolvedConfig::metrics_host() const { return get_string("metrics_host"); }
+int ResolvedConfig::gpus_per_node() const { return get_int("gpus_per_node"); }
+bool ResolvedConfig::allow_tf32() const { return get_bool("allow_tf32"); }
+int ResolvedConfig::flight_recorder_entries() const { return get_int("flight_recorder_entries"); }
+std::string ResolvedConfig::flight_recorder_dir() const { return get_string("flight_recorder_dir"); }
 std::string ResolvedConfig::print_scope() const { return get_string("print_scope"); }
 std::string ResolvedConfig::job_name() const { return get_string("job_name"); }
 std::string ResolvedConfig::job_namespace() const { return get_string("job_namespace"); }

@@ -14,10 +14,12 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "accel/api/exit_codes.h"
 #include "amp.h"
 #include "checkpoint_io.h"
 #include "ddp.h"
+#include "device_plan.h"
+#include "failure.h"
+#include "gpu.h"
 #include "process_group.h"
 #include "settings.h"
 #include "training_hooks.h"
@@ -154,26 +156,33 @@ Accelerator::Accelerator(const AcceleratorOptions& options) : impl_(std::make_un
     throw ConfigError("RANK " + std::to_string(m.rank) + " is outside WORLD_SIZE " +
                       std::to_string(m.world));
 
-  // Device and precision.
-  std::string backend = m.s.backend;
-#ifdef ACCEL_WITH_CUDA
-  const bool cuda = !m.s.cpu && torch::cuda::is_available();
-#else
-  const bool cuda = false;
-#endif
-  if (cuda) m.device = torch::Device(torch::kCUDA, m.local_rank % std::max<int>(1, torch::cuda::device_count()));
-  if (backend == "auto") backend = cuda ? "nccl" : "gloo";
-  if (backend == "nccl" && !cuda)
-    throw ConfigError("backend: 'nccl' (" + m.config.origin_of("backend") +
-                      ") needs CUDA, but this process runs on CPU (cpu=" +
-                      std::string(m.s.cpu ? "true" : "false") + ", " + m.config.origin_of("cpu") +
-                      "); use backend gloo or auto");
-  if (m.s.mixed_precision == "fp16") {
-    if (!cuda)
-      throw ConfigError("mixed_precision: 'fp16' (" + m.config.origin_of("mixed_precision") +
-                        ") needs a CUDA device (dynamic loss scaling); on CPU use bf16");
-    m.scaler = std::make_unique<GradScaler>(m.device);
+  install_terminate_handler(m.rank);
+
+  // Device and backend: the rules are device_plan.h's pure functions; gpu.h says what this
+  // build of libaccel and this machine can see.
+  DeviceRequest want;
+  want.cpu = {m.s.cpu ? "true" : "false", m.config.origin_of("cpu")};
+  want.backend = {m.s.backend, m.config.origin_of("backend")};
+  want.mixed_precision = {m.s.mixed_precision, m.config.origin_of("mixed_precision")};
+  want.gpus_per_node = {std::to_string(m.config.gpus_per_node()),
+                        m.config.origin_of("gpus_per_node")};
+  want.local_rank = m.local_rank;
+  want.local_world_size = m.local_world;
+  const gpu::DeviceProbe probe = m.s.cpu ? gpu::DeviceProbe{} : gpu::probe_devices();
+  const DevicePlan plan =
+      plan_device(want, probe.count, probe.why_none, DeviceEnv::from(process_environment()));
+  if (plan.cuda) {
+    m.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(plan.device_index));
+    gpu::set_current_device(plan.device_index);
+    gpu::set_tf32(m.config.allow_tf32());
   }
+  if (m.rank == 0) {
+    std::cout << "[accel] device " << m.device.str() << " (libaccel " << gpu::build_description()
+              << "), backend " << (m.distributed() ? plan.backend : std::string("none (1 process)"))
+              << std::endl;
+    if (!plan.note.empty()) std::cout << "[accel] " << plan.note << std::endl;
+  }
+  if (m.s.mixed_precision == "fp16") m.scaler = std::make_unique<GradScaler>(m.device);
   if (m.s.num_cpu_threads_per_process > 0) at::set_num_threads(m.s.num_cpu_threads_per_process);
   torch::manual_seed(static_cast<uint64_t>(m.s.seed));
 
@@ -189,10 +198,19 @@ Accelerator::Accelerator(const AcceleratorOptions& options) : impl_(std::make_un
     pg.master_port = env_int("MASTER_PORT", m.s.main_process_port);
     pg.rank = m.rank;
     pg.world_size = m.world;
-    pg.backend = backend;
+    pg.backend = plan.backend;
     pg.timeout = std::chrono::seconds(m.s.pg_timeout_seconds);
     pg.rendezvous_timeout = std::chrono::seconds(m.s.rendezvous_timeout_seconds);
-    pg.device_index = cuda ? m.device.index() : -1;
+    pg.device_index = plan.device_index;
+    if (plan.backend == "nccl") {
+      NcclSettings nccl;
+      nccl.trace_entries = m.config.flight_recorder_entries();
+      nccl.trace_dir = flight_recorder_attempt_dir(m.config.flight_recorder_dir(),
+                                                   m.s.restart_count);
+      if (nccl.trace_entries > 0) make_dirs(nccl.trace_dir);
+      // What the user exported themselves wins (overwrite = 0).
+      for (const auto& [name, value] : nccl_environment(nccl)) ::setenv(name.c_str(), value.c_str(), 0);
+    }
     m.dist = init_process_group(pg);
   }
   m.watchdog = std::make_unique<StallWatchdog>(std::chrono::seconds(m.s.stall_timeout_seconds), m.rank);
@@ -475,13 +493,11 @@ std::string Accelerator::Impl::save() {
       std::lock_guard<std::mutex> lock(gen.mutex());
       ra.write("cpu", gen.get_state());
     }
-#ifdef ACCEL_WITH_CUDA
     if (device.is_cuda()) {
-      auto cg = at::cuda::detail::getDefaultCUDAGenerator(device.index());
+      auto cg = at::globalContext().defaultGenerator(device);
       std::lock_guard<std::mutex> lock(cg.mutex());
       ra.write("cuda", cg.get_state());
     }
-#endif
     save_archive(ra, rank_dir(tmp, rank) + "/rng.pt");
     nlohmann::json rs{{"rank", rank}, {"batch_in_epoch", batch_in_epoch + (in_scope ? 1 : 0)}};
     write_file_atomic(rank_dir(tmp, rank) + "/state.json", rs.dump(2));
@@ -563,9 +579,17 @@ bool Accelerator::Impl::load(const std::string& path) {
     ra.load_from(rd + "/rng.pt");
     at::Tensor st;
     ra.read("cpu", st);
-    auto gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(st);
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(st);
+    }
+    at::Tensor cuda_state;
+    if (device.is_cuda() && ra.try_read("cuda", cuda_state)) {
+      auto cg = at::globalContext().defaultGenerator(device);
+      std::lock_guard<std::mutex> lock(cg.mutex());
+      cg.set_state(cuda_state);
+    }
   } else if (rank == 0 || true) {
     std::cerr << "[accel] rank " << rank << ": checkpoint " << p
               << " has no RNG state for this rank (world size changed?); keeping the seed\n";
@@ -590,22 +614,13 @@ bool Accelerator::Impl::load(const std::string& path) {
 // --- exit codes -----------------------------------------------------------------------------
 
 int run_main(const std::function<void()>& body) {
-  using api::ExitCode;
   try {
     body();
     return 0;
-  } catch (const ConfigError& e) {
-    std::cerr << "[accel] configuration error: " << e.what() << std::endl;
-    return static_cast<int>(ExitCode::ConfigError);
-  } catch (const RendezvousTimeout& e) {
-    std::cerr << "[accel] rendezvous timeout: " << e.what() << std::endl;
-    return static_cast<int>(ExitCode::RendezvousTimeout);
-  } catch (const CollectiveTimeout& e) {
-    std::cerr << "[accel] collective failed: " << e.what() << std::endl;
-    return static_cast<int>(ExitCode::CollectiveTimeout);
-  } catch (const std::exception& e) {
-    std::cerr << "[accel] training failed: " << e.what() << std::endl;
-    return static_cast<int>(ExitCode::TrainingError);
+  } catch (...) {
+    const Failure f = classify_failure(std::current_exception());
+    std::cerr << "[accel] " << f.kind << ": " << f.message << std::endl;
+    return f.exit_code;
   }
 }
 

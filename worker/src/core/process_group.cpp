@@ -3,11 +3,10 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#ifdef ACCEL_WITH_CUDA
-#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
-#endif
 
 #include <cstdlib>
+
+#include "gpu.h"
 
 namespace accel {
 
@@ -68,21 +67,12 @@ DistributedContext init_process_group(const ProcessGroupOptions& o) {
   ctx.group->setBackend(c10::DeviceType::CPU, c10d::ProcessGroup::BackendType::GLOO, gloo);
 
   if (o.backend == "nccl") {
-#ifdef ACCEL_WITH_CUDA
-    // Async error handling: a hung or failed collective ends the process (torch's mode 3 is
-    // "tear down", the default); our launcher maps that to the collective-timeout code.
-    ::setenv("TORCH_NCCL_ASYNC_ERROR_HANDLING", "1", 0);
-    auto nccl_opts = c10d::ProcessGroupNCCL::Options::create();
-    nccl_opts->timeout = o.timeout;
-    auto nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(
-        c10::make_intrusive<c10d::PrefixStore>("nccl/", prefix), o.rank, o.world_size, nccl_opts);
+    // NCCL's settings (async error handling, flight recorder) are already in the environment
+    // (Accelerator applies nccl_environment()); the timeout goes to the backend's options.
+    auto nccl = gpu::make_nccl_backend(c10::make_intrusive<c10d::PrefixStore>("nccl/", prefix),
+                                       o.rank, o.world_size, o.timeout, o.device_index);
     ctx.group->setBackend(c10::DeviceType::CUDA, c10d::ProcessGroup::BackendType::NCCL, nccl);
     ctx.group->setDefaultBackend(c10d::ProcessGroup::BackendType::NCCL);
-#else
-    throw std::runtime_error(
-        "backend nccl requested, but this build of libaccel has no CUDA/NCCL support "
-        "(configure with -DACCEL_WITH_CUDA=ON on a machine with CUDA)");
-#endif
   } else {
     ctx.group->setDefaultBackend(c10d::ProcessGroup::BackendType::GLOO);
   }

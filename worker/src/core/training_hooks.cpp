@@ -5,9 +5,7 @@
 #include "accel/config.h"
 #include "accel/tracking.h"
 #include "accel/training_metrics.h"
-#ifdef ACCEL_WITH_CUDA
-#include <c10/cuda/CUDACachingAllocator.h>
-#endif
+#include "gpu.h"
 
 namespace accel {
 
@@ -58,17 +56,22 @@ class DefaultHooks final : public TrainingHooks {
     metrics_->step_completed(step, seconds_since(step_start_), samples, tokens);
     metrics_->set_learning_rate(lr);
     metrics_->set_loss_scale(loss_scale);
-#ifdef ACCEL_WITH_CUDA
-    if (device_.is_cuda()) {
-      auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device_.index());
-      metrics_->set_gpu_memory(static_cast<double>(
-          stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)]
-              .current));
-    }
-#endif
+    if (device_.is_cuda()) record_gpu();
     in_step_ = false;
     last_step_end_ = Clock::now();
     last_micro_end_ = last_step_end_;
+  }
+
+  // The allocator's counters are cheap to read every step; NVML is asked at most once a second
+  // (its utilisation is itself an average over a sample period of that order).
+  void record_gpu() {
+    if (auto m = gpu::memory_stats(device_.index()))
+      metrics_->set_gpu_memory(static_cast<double>(m->allocated), static_cast<double>(m->reserved),
+                               static_cast<double>(m->peak_allocated));
+    const auto now = Clock::now();
+    if (now - last_utilization_ < std::chrono::seconds(1)) return;
+    last_utilization_ = now;
+    if (auto u = gpu::utilization(device_.index())) metrics_->set_gpu_utilization(*u);
   }
 
   void on_grad_norm(double norm) override { metrics_->set_grad_norm(norm); }
@@ -138,6 +141,7 @@ class DefaultHooks final : public TrainingHooks {
   bool in_step_ = false;
   Clock::time_point step_start_ = Clock::now(), last_step_end_ = Clock::now(),
                     last_micro_end_ = Clock::now();
+  Clock::time_point last_utilization_{};
 };
 
 }  // namespace

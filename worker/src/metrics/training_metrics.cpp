@@ -1,6 +1,5 @@
 #include "accel/training_metrics.h"
 
-#include <civetweb.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -18,6 +17,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
+
+#include "http_server.h"
 
 namespace accel {
 
@@ -60,6 +61,9 @@ struct TrainingMetrics::Impl {
   prometheus::Gauge* restarts;
   prometheus::Gauge* rss;
   prometheus::Gauge* gpu_mem;
+  prometheus::Gauge* gpu_reserved;
+  prometheus::Gauge* gpu_peak;
+  prometheus::Gauge* gpu_util = nullptr;  // registered on the first sample: absent without NVML
   prometheus::Gauge* current_step;
   prometheus::Gauge* total_steps_g;
   prometheus::Gauge* start_ts;
@@ -74,7 +78,7 @@ struct TrainingMetrics::Impl {
   std::deque<std::pair<double, int64_t>> recent;
   int64_t samples_sum = 0;
 
-  mg_context* server = nullptr;
+  std::unique_ptr<http::Server> server;
   int bound_port = -1;
 
   int world = 1;
@@ -117,7 +121,12 @@ struct TrainingMetrics::Impl {
                          "Unix time of the last completed checkpoint.");
     restarts = gauge("accel_job_restarts", "Gang restarts of this job so far (attempt - 1).");
     rss = gauge("accel_process_resident_memory_bytes", "Resident memory of this rank's process.");
-    gpu_mem = gauge("accel_gpu_memory_allocated_bytes", "CUDA memory allocated by this rank (0 on CPU).");
+    gpu_mem = gauge("accel_gpu_memory_allocated_bytes",
+                    "CUDA memory allocated by this rank's tensors (0 on CPU).");
+    gpu_reserved = gauge("accel_gpu_memory_reserved_bytes",
+                         "CUDA memory held by this rank's caching allocator (0 on CPU).");
+    gpu_peak = gauge("accel_gpu_memory_peak_allocated_bytes",
+                     "Most CUDA memory this rank's tensors held at once since start (0 on CPU).");
     current_step = gauge("accel_train_step", "Current optimizer step.");
     total_steps_g = gauge("accel_train_total_steps", "Planned optimizer steps (0 when unknown).");
     start_ts = gauge("accel_process_start_time_seconds", "Unix time this rank started.");
@@ -134,48 +143,25 @@ struct TrainingMetrics::Impl {
   }
 };
 
-namespace {
-
-int send(mg_connection* c, const std::string& type, const std::string& body) {
-  mg_printf(c,
-            "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-            type.c_str(), body.size());
-  mg_write(c, body.data(), body.size());
-  return 200;
-}
-
-int handle_metrics(mg_connection* c, void* data) {
-  auto* self = static_cast<TrainingMetrics*>(data);
-  return send(c, "text/plain; version=0.0.4; charset=utf-8", self->scrape());
-}
-
-int handle_progress(mg_connection* c, void* data) {
-  auto* self = static_cast<TrainingMetrics*>(data);
-  return send(c, "application/json", self->progress_json());
-}
-
-}  // namespace
-
 TrainingMetrics::TrainingMetrics(const MetricsIdentity& identity, int port, const std::string& bind)
     : impl_(std::make_unique<Impl>(identity)) {
   if (port < 0) return;
-  mg_init_library(0);
-  const std::string listen = bind + ":" + std::to_string(port);
-  const char* options[] = {"listening_ports", listen.c_str(), "num_threads", "2", nullptr};
-  mg_callbacks callbacks{};
-  impl_->server = mg_start(&callbacks, nullptr, options);
-  if (!impl_->server)
-    throw std::runtime_error("metrics: cannot listen on " + listen + " (port in use?)");
-  mg_set_request_handler(impl_->server, "/metrics", handle_metrics, this);
-  mg_set_request_handler(impl_->server, "/progress", handle_progress, this);
-  mg_server_port ports[4];
-  int n = mg_get_server_ports(impl_->server, 4, ports);
-  impl_->bound_port = n > 0 ? ports[0].port : -1;
+  http::ServerOptions o;
+  o.host = bind;
+  o.port = port;
+  try {
+    impl_->server = std::make_unique<http::Server>(
+        o, std::map<std::string, http::Handler>{
+               {"/metrics",
+                [this] { return http::Response{200, "text/plain; version=0.0.4; charset=utf-8", scrape()}; }},
+               {"/progress", [this] { return http::Response{200, "application/json", progress_json()}; }}});
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string("metrics: ") + e.what());
+  }
+  impl_->bound_port = impl_->server->port();
 }
 
-TrainingMetrics::~TrainingMetrics() {
-  if (impl_->server) mg_stop(impl_->server);
-}
+TrainingMetrics::~TrainingMetrics() { impl_->server.reset(); }
 
 int TrainingMetrics::port() const { return impl_->bound_port; }
 
@@ -215,7 +201,25 @@ void TrainingMetrics::set_loss(double v) {
 void TrainingMetrics::set_learning_rate(double v) { impl_->lr->Set(v); }
 void TrainingMetrics::set_grad_norm(double v) { impl_->grad_norm->Set(v); }
 void TrainingMetrics::set_loss_scale(double v) { impl_->loss_scale->Set(v); }
-void TrainingMetrics::set_gpu_memory(double b) { impl_->gpu_mem->Set(b); }
+void TrainingMetrics::set_gpu_memory(double allocated, double reserved, double peak_allocated) {
+  impl_->gpu_mem->Set(allocated);
+  impl_->gpu_reserved->Set(reserved);
+  impl_->gpu_peak->Set(peak_allocated);
+}
+void TrainingMetrics::set_gpu_utilization(double ratio) {
+  auto& m = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    if (!m.gpu_util)
+      m.gpu_util = &prometheus::BuildGauge()
+                        .Name("accel_gpu_utilization_ratio")
+                        .Help("Fraction of the last NVML sample period a kernel ran on this rank's "
+                              "GPU (absent without NVML).")
+                        .Register(*m.registry)
+                        .Add(m.labels);
+  }
+  m.gpu_util->Set(ratio);
+}
 
 void TrainingMetrics::checkpoint_saved(int64_t step, double seconds) {
   impl_->checkpoint_time->Observe(seconds);
