@@ -5,10 +5,12 @@
 #
 #   dockerfiles/buildah-local.sh operator             # builds accel-operator:0.1.0, runs --version
 #   dockerfiles/buildah-local.sh worker-cpu           # builds accel-worker:cpu, runs accel --version
+#   dockerfiles/buildah-local.sh worker-cuda          # builds accel-worker:cuda; inside it: ldd,
+#                                                     # accel --version, the no-GPU errors
 #   dockerfiles/buildah-local.sh operator --target build   # extra args go to `buildah bud`
 #
 # Needs root and the Debian packages buildah and debootstrap (apt-get install -y buildah
-# debootstrap). The cuda variant needs NVIDIA's base images and cannot be built this way.
+# debootstrap). Both worker variants build on Debian: the cuda one takes CUDA from PyPI wheels.
 # What works and what does not in this sandbox: dockerfiles/README.md.
 source "$(dirname "$0")/../scripts/lib.sh"
 
@@ -18,7 +20,28 @@ case "$what" in
             probe=(/usr/local/bin/accel-operator --version) bargs=() ;;
   worker-cpu) file=worker.Dockerfile tag=localhost/accel-worker:cpu
             probe=(/usr/local/bin/accel --version) bargs=(--build-arg VARIANT=cpu) ;;
-  *) die "usage: $0 operator|worker-cpu [buildah bud args...]" ;;
+  worker-cuda) file=worker.Dockerfile tag=localhost/accel-worker:cuda
+            probe=(/bin/bash -c "$(cat <<'CHECKS'
+set -u
+echo "== ldd /usr/local/bin/accel-train-gpt"; ldd /usr/local/bin/accel-train-gpt
+! ldd /usr/local/bin/accel-train-gpt | grep -q 'not found' || exit 1
+echo "== accel --version"; accel --version
+cd /tmp
+echo "== CUDA trainer on CPU, no driver"
+accel launch --num_processes 1 --main_process_port 0 -- accel-train-gpt --steps 2 --dim 32 \
+  --layers 1 --heads 2 --seq-len 16 --batch-size 2 --corpus /usr/share/common-licenses \
+  2>&1 | grep -E '^\[accel\] (device|backend)|^step|^done' || exit 1
+echo "== gpusPerNode 1 without a GPU"
+ACCEL_GPUS_PER_NODE=1 accel launch --num_processes 1 --main_process_port 0 -- accel-train-gpt --steps 2 \
+  --corpus /usr/share/common-licenses 2>&1 | grep -E 'configuration error|exited with code'
+echo "exit code: ${PIPESTATUS[0]}"
+echo "== backend nccl without a GPU"
+accel launch --num_processes 2 --main_process_port 0 --backend nccl -- accel-train-mlp --steps 2 \
+  2>&1 | grep -E 'configuration error' | head -1
+echo "exit code: ${PIPESTATUS[0]}"
+CHECKS
+)") bargs=(--build-arg VARIANT=cuda) ;;
+  *) die "usage: $0 operator|worker-cpu|worker-cuda [buildah bud args...]" ;;
 esac
 for t in buildah debootstrap; do command -v $t >/dev/null || die "$t missing: apt-get install -y buildah debootstrap"; done
 

@@ -13,6 +13,9 @@
 #   nvidia/{cudnn,cusparselt,nvshmem}/lib/   the one NEEDED library of each
 # Only NEEDED libraries are unpacked: what torch dlopens on first use (cuDNN's engines,
 # cuSOLVER, NVRTC) is not needed to link or to load, and a GPU machine brings its own torch.
+# `setup-cuda.sh --runtime` adds those too (and downloads the NVRTC wheel they need): what the
+# accel-worker:cuda image ships, so that any program's convolutions, linear algebra and
+# runtime-compiled kernels find their libraries.
 #
 # Versions are exactly those torch 2.11.0's METADATA pins (cuda-toolkit[...]==13.0.2,
 # nvidia-cudnn-cu13==9.19.0.56, nvidia-cusparselt-cu13==0.8.0, nvidia-nccl-cu13==2.28.9,
@@ -43,11 +46,19 @@ REQS=("nvidia-cublas==13.1.0.3.*" "nvidia-cuda-cccl==13.0.85.*" "nvidia-cuda-crt
       "nvidia-cusparselt-cu13==0.8.0" "nvidia-nccl-cu13==2.28.9" "nvidia-nvjitlink==13.0.88.*"
       "nvidia-nvml-dev==13.0.87.*" "nvidia-nvshmem-cu13==3.4.5")
 
+# Only with --runtime: what torch loads lazily at run time.
+RUNTIME_WHEELS=(
+  "nvidia_cuda_nvrtc-13.0.88-py3-none-manylinux2010_x86_64.manylinux_2_12_x86_64.whl|ad9b6d2ead2435f11cbb6868809d2adeeee302e9bb94bcf0539c7a40d80e8575"
+)
+runtime=0; [ "${1:-}" = --runtime ] && runtime=1
+
 dest="$ACCEL_CACHE/torch-cuda-$TORCH_VERSION"
 dl="$ACCEL_CACHE/downloads/cuda"
 torch_dl="$ACCEL_CACHE/downloads/torch"
 
-if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
+if [ -f "$dest/.complete" ] && { [ "$runtime" = 0 ] || [ -f "$dest/.complete-runtime" ]; }; then
+  echo "$dest"; exit 0
+fi
 
 # The CPU LibTorch first: its wheel (torch, cupti, cudart) and unpacked libraries are shared.
 cpu=$(bash "$ACCEL_ROOT/scripts/setup-libtorch.sh")
@@ -69,14 +80,16 @@ for w in "${WHEELS[@]}"; do
   verify "${w%%|*}" "${w##*|}" || die "hash mismatch or missing wheel: $dl/${w%%|*}"
 done
 
-log "unpacking the CUDA build's headers and libraries into $dest"
-tmp="$dest.tmp"; rm -rf "$tmp"; mkdir -p "$tmp/torch/lib"
+torch_whl=$(ls "$torch_dl"/torch-"$TORCH_VERSION"-*.whl)
 whl() { for w in "${WHEELS[@]}"; do case "${w%%|*}" in "$1"-*) echo "$dl/${w%%|*}"; return;; esac; done; die "no wheel $1"; }
 take() { # take WHEEL PATTERN... : unzip members into the site folder
   local w=$1; shift
   (cd "$tmp" && unzip -q -o "$w" "$@")
 }
-torch_whl=$(ls "$torch_dl"/torch-"$TORCH_VERSION"-*.whl)
+
+if [ ! -f "$dest/.complete" ]; then
+log "unpacking the CUDA build's headers and libraries into $dest"
+tmp="$dest.tmp"; rm -rf "$tmp"; mkdir -p "$tmp/torch/lib"
 take "$torch_whl" torch/lib/libtorch_cuda.so torch/lib/libc10_cuda.so torch/lib/libtorch_nvshmem.so
 for f in libtorch_cpu.so libc10.so libgomp.so.1; do
   ln "$cpu/lib/$f" "$tmp/torch/lib/$f" 2>/dev/null || cp "$cpu/lib/$f" "$tmp/torch/lib/$f"
@@ -107,4 +120,22 @@ done
   [ -f "$tmp/nvidia/cu13/include/nvml.h" ] || die "CUDA headers missing in $tmp"
 echo "$TORCH_VERSION" > "$tmp/.complete"
 rm -rf "$dest" && mv "$tmp" "$dest"
+fi
+
+if [ "$runtime" = 1 ] && [ ! -f "$dest/.complete-runtime" ]; then
+  rw="${RUNTIME_WHEELS[0]%%|*}" rsha="${RUNTIME_WHEELS[0]##*|}"
+  if ! verify "$rw" "$rsha"; then
+    log "downloading NVRTC for the runtime set"
+    pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
+      --platform manylinux_2_12_x86_64 --platform manylinux2010_x86_64 -d "$dl" "nvidia-cuda-nvrtc==13.0.88.*"
+  fi
+  verify "$rw" "$rsha" || die "hash mismatch or missing wheel: $dl/$rw"
+  log "adding the libraries torch loads at run time (cuDNN engines, cuSOLVER, NVRTC)"
+  tmp="$dest"
+  take "$torch_whl" torch/lib/libtorch_cuda_linalg.so torch/lib/libcaffe2_nvrtc.so
+  take "$(whl nvidia_cudnn_cu13)" 'nvidia/cudnn/lib/*'
+  take "$(whl nvidia_cusolver)" nvidia/cu13/lib/libcusolver.so.12
+  take "$dl/$rw" 'nvidia/cu13/lib/libnvrtc*'
+  touch "$dest/.complete-runtime"
+fi
 echo "$dest"

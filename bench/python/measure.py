@@ -16,7 +16,7 @@ What it records (the one method used for Accel, torchrun DDP and accelerate laun
     Processes whose initial environment has RANK (set by each launcher for its ranks, and by
     none of them for itself) are ranks; the others are launchers.
   * with --metrics-port, the /metrics text of ports P and P+1 (Accel's ranks 0 and 1) is
-    scraped every 2 s and the last scrape is kept, for the time breakdown.
+    scraped every 2 s (--scrape-every) and the last scrape is kept, for the time breakdown.
 Everything the command prints is kept in the JSON ("log", last 200 lines).
 """
 import argparse
@@ -88,7 +88,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--metrics-port", type=int, default=0)
+    ap.add_argument("--scrape-every", type=float, default=2.0, help="seconds between /metrics scrapes")
     ap.add_argument("--meta", default="{}", help="JSON merged into the result")
+    ap.add_argument("--log-file", default="", help="also write every line the command prints here")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
@@ -102,8 +104,13 @@ def main():
     scrapes = {}
     done = threading.Event()
 
+    full_log = open(a.log_file, "wb") if a.log_file else None
+
     def reader():
         for line in proc.stdout:
+            if full_log:
+                full_log.write(line)
+                full_log.flush()
             now = time.time() - t0
             m = STEP.match(line)
             if m:
@@ -132,7 +139,7 @@ def main():
                 h = read_hwm_kib(pid)
                 if h is not None:
                     p["hwm_kib"] = max(p["hwm_kib"], h)
-            if a.metrics_port and now - last_scrape >= 2.0:
+            if a.metrics_port and now - last_scrape >= a.scrape_every:
                 for r in (0, 1):
                     try:
                         url = f"http://127.0.0.1:{a.metrics_port + r}/metrics"
@@ -160,6 +167,8 @@ def main():
     done.set()
     pt.join()
     rt.join(timeout=5)
+    if full_log:
+        full_log.close()
 
     # A `setsid -w` wrapper (bench/worker_vs_python.sh) carries RANK but does no work: count
     # it with the launchers.

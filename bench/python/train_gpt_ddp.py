@@ -3,7 +3,11 @@ DistributedDataParallel, launched with torchrun.
 
     torchrun --nproc_per_node 2 bench/python/train_gpt_ddp.py --gradient-accumulation-steps 2
 
-The training step is the one libaccel runs: bf16 autocast on CPU, loss / window size, DDP's
+With --device cuda (scripts/gpu-check.sh) each rank trains on cuda:LOCAL_RANK with NCCL, bf16
+autocast on CUDA and pinned, non-blocking host-to-device batch copies, as accel-train-gpt does
+there, and the summary line adds the peak GPU memory.
+
+The training step is the one libaccel runs: bf16 autocast (on CPU by default), loss / window size, DDP's
 no_sync() on the micro-batches that do not end a window, clip_grad_norm_(1.0) on the ones that
 do, then AdamW and StepLR (100, 0.5) once per optimizer step, and the mean loss over ranks
 (one all-reduce per step, as acc.reduce does) for the "step N loss L" line.
@@ -26,7 +30,8 @@ import gpt_common as gc  # noqa: E402
 
 def extra_flags(p):
     p.add_argument("--gradient-accumulation-steps", type=int, default=1)
-    p.add_argument("--bf16", type=int, default=1, help="1: bf16 autocast (CPU), 0: float32")
+    p.add_argument("--bf16", type=int, default=1, help="1: bf16 autocast, 0: float32")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--checkpoint-dir", default="")
     p.add_argument("--checkpoint-every", type=int, default=0)
 
@@ -42,12 +47,17 @@ def newest_checkpoint(folder):
 def main():
     args = gc.parse_flags("Train the small GPT with torch DDP", extra_flags)
     clock = gc.StepClock(args.warmup_steps)
-    dist.init_process_group("gloo")
+    cuda = args.device == "cuda"
+    if cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group("nccl" if cuda else "gloo")
     rank, world = dist.get_rank(), dist.get_world_size()
+    device = torch.device("cuda", torch.cuda.current_device()) if cuda else torch.device("cpu")
     torch.manual_seed(args.seed)
 
     corpus = gc.read_corpus(args.corpus)
     model, opt, sched = gc.build(args)
+    model.to(device)  # before loading: the optimizer's state follows its parameters' device
     completed, epoch0, b0 = 0, 0, 0
     ckpt = newest_checkpoint(args.checkpoint_dir)
     if ckpt:
@@ -63,7 +73,7 @@ def main():
     bpe = args.batches_per_epoch
     span = args.seq_len + 1
     seed = 1234
-    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if args.bf16 \
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if args.bf16 \
         else contextlib.nullcontext
 
     epoch = epoch0
@@ -74,6 +84,8 @@ def main():
             window = min(accum, bpe - window_start)      # the epoch's last window may be short
             sync = b == window_start + window - 1
             tokens = gc.micro_batch(corpus, seed, epoch, b, args.batch_size, world, rank, span)
+            if cuda:
+                tokens = tokens.pin_memory().to(device, non_blocking=True)
             with (contextlib.nullcontext() if sync else ddp.no_sync()):
                 with autocast():
                     loss = ddp(tokens)
@@ -107,8 +119,9 @@ def main():
     dist.barrier()
     if rank == 0:
         print(f"done: {completed} steps", flush=True)
-        print(clock.summary_line("torch-ddp", world=world, accumulation=accum,
-                                 precision="bf16" if args.bf16 else "no"), flush=True)
+        extra = {"peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20} if cuda else {}
+        print(clock.summary_line("torch-ddp", world=world, accumulation=accum, device=args.device,
+                                 precision="bf16" if args.bf16 else "no", **extra), flush=True)
     dist.destroy_process_group()
 
 

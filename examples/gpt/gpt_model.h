@@ -79,12 +79,14 @@ struct GPTImpl : torch::nn::Module {
     auto h = tok(x) + pos(positions);
     h = blocks->forward(h);
     auto logits = head(ln(h));
+    compute_dtype = logits.scalar_type();  // what the matmuls ran in (bf16 under autocast)
     return torch::nn::functional::cross_entropy(
         logits.reshape({-1, logits.size(-1)}).to(torch::kFloat), y.reshape({-1}));
   }
 
   torch::nn::Embedding tok, pos;
   torch::nn::Sequential blocks;
+  c10::ScalarType compute_dtype = c10::ScalarType::Undefined;  // of the last loss() call
   torch::nn::LayerNorm ln;
   torch::nn::Linear head;
 };

@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
                                 {"gradient_accumulation_steps", std::to_string(acc.gradient_accumulation_steps())}});
     const int world = acc.num_processes(), rank = acc.process_index();
     const uint64_t seed = 1234;
+    bool reported_dtype = false;
 
     for (int64_t epoch = acc.epoch(); acc.completed_steps() < steps; ++epoch) {
       acc.begin_epoch(epoch, batches_per_epoch);
@@ -97,11 +98,20 @@ int main(int argc, char** argv) {
           const int64_t start = static_cast<int64_t>(examples::sample_key(seed, epoch, g) % uint64_t(positions));
           rows.push_back(corpus.narrow(0, start, span));
         }
-        auto tokens = torch::stack(rows).to(acc.device());
+        // On CUDA: a page-locked host batch copied asynchronously, overlapping the previous
+        // step's kernels (on CPU both are no-ops).
+        auto host = torch::stack(rows);
+        if (acc.device().is_cuda()) host = host.pin_memory();
+        auto tokens = host.to(acc.device(), /*non_blocking=*/true);
         torch::Tensor loss;
         {
           auto autocast = acc.autocast();
           loss = model->loss(tokens);
+        }
+        if (!reported_dtype) {
+          acc.print(std::string("compute dtype ") + c10::toString(model->compute_dtype) + " on " +
+                    acc.device().str());
+          reported_dtype = true;
         }
         auto full = acc.backward(loss);
         if (acc.sync_gradients()) acc.clip_grad_norm(1.0);

@@ -66,7 +66,9 @@ int main(int argc, char** argv) {
       for (int64_t b = acc.batch_in_epoch(); b < batches_per_epoch && acc.completed_steps() < steps; ++b) {
         if (b % acc.gradient_accumulation_steps() == 0) faults.maybe_inject(acc.completed_steps() + 1, rank);
         auto scope = acc.accumulate();
-        auto x = sample_inputs(7, epoch, b * batch * world + rank * batch, batch, dims).to(acc.device());
+        auto host = sample_inputs(7, epoch, b * batch * world + rank * batch, batch, dims);
+        if (acc.device().is_cuda()) host = host.pin_memory();  // async host-to-device copy
+        auto x = host.to(acc.device(), /*non_blocking=*/true);
         auto y = (torch::sin(3 * x.select(1, 0)) + x.select(1, 1) * x.select(1, 2)).unsqueeze(1);
         torch::Tensor loss;
         {

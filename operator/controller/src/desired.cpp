@@ -105,8 +105,15 @@ void check_metrics_ports(const api::AccelJob& job, const OperatorOptions& option
 json resources(const api::AccelJobSpec& s) {
   json r = json::object();
   std::map<std::string, std::string> limits = s.resources.limits;
-  if (*s.gpusPerNode > 0) limits["nvidia.com/gpu"] = std::to_string(*s.gpusPerNode);
-  if (!s.resources.requests.empty()) r["requests"] = s.resources.requests;
+  std::map<std::string, std::string> requests = s.resources.requests;
+  // spec.gpusPerNode decides the GPUs. An extended resource's request must equal its limit
+  // (the API server rejects the pod otherwise; left out, it defaults to the limit), so a GPU
+  // request the user wrote is overwritten too.
+  if (*s.gpusPerNode > 0) {
+    limits["nvidia.com/gpu"] = std::to_string(*s.gpusPerNode);
+    if (requests.count("nvidia.com/gpu")) requests["nvidia.com/gpu"] = limits["nvidia.com/gpu"];
+  }
+  if (!requests.empty()) r["requests"] = requests;
   if (!limits.empty()) r["limits"] = limits;
   return r;
 }

@@ -190,6 +190,7 @@ TEST_F(Dashboard, HasThePanelsTheBriefAsksFor) {
   for (const auto& p : panels()) titles += p.value("title", "") + "\n";
   for (const char* want : {"samples/s", "tokens/s", "Loss", "Learning rate", "Step time p50 / p95",
                            "All-reduce share of step time", "Data loading time", "GPU memory",
+                           "GPU utilisation",
                            "Checkpoint age", "Restarts by reason", "Progress", "ETA",
                            "Jobs by phase", "Reconcile latency", "Work queue depth"})
     EXPECT_NE(titles.find(want), std::string::npos) << "no panel titled " << want << " in\n"

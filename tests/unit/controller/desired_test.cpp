@@ -143,6 +143,15 @@ TEST(DesiredPod, LimitsFromSpecResourcesAreKeptAndGpuCountComesFromGpusPerNode) 
   EXPECT_EQ(res["limits"], json::parse(R"({"memory": "300Gi", "nvidia.com/gpu": "8"})"));
 }
 
+// An extended resource's request must equal its limit, or the API server rejects the pod.
+TEST(DesiredPod, AGpuRequestTheUserWroteFollowsGpusPerNode) {
+  api::AccelJob job = gpu_job();
+  job.spec.resources.requests = {{"cpu", "16"}, {"nvidia.com/gpu", "1"}};
+  const json res = container(desired_pod(job, 0, 0, {}))["resources"];
+  EXPECT_EQ(res["requests"], json::parse(R"({"cpu": "16", "nvidia.com/gpu": "8"})"));
+  EXPECT_EQ(res["limits"], json::parse(R"({"nvidia.com/gpu": "8"})"));
+}
+
 TEST(DesiredPod, CpuJobHasNoGpuResource) {
   EXPECT_FALSE(container(desired_pod(cpu_job(), 0, 0, {})).contains("resources"));
 }

@@ -116,7 +116,10 @@ struct Accelerator::Impl {
   std::map<std::string, Custom> custom;
   bool ended = false;
 
-  bool distributed() const { return world > 1; }
+  // A process group exists when there is more than one rank, or when backend nccl is asked for
+  // explicitly: then a 1-GPU run goes through NCCL and DDP exactly as a multi-GPU run does.
+  bool with_group = false;
+  bool distributed() const { return with_group; }
   at::ScalarType amp_dtype() const {
     return s.mixed_precision == "bf16" ? at::kBFloat16 : at::kHalf;
   }
@@ -176,9 +179,10 @@ Accelerator::Accelerator(const AcceleratorOptions& options) : impl_(std::make_un
     gpu::set_current_device(plan.device_index);
     gpu::set_tf32(m.config.allow_tf32());
   }
+  m.with_group = m.world > 1 || m.s.backend == "nccl";
   if (m.rank == 0) {
     std::cout << "[accel] device " << m.device.str() << " (libaccel " << gpu::build_description()
-              << "), backend " << (m.distributed() ? plan.backend : std::string("none (1 process)"))
+              << "), backend " << (m.distributed() ? plan.backend : std::string("none (1 process, no process group)"))
               << std::endl;
     if (!plan.note.empty()) std::cout << "[accel] " << plan.note << std::endl;
   }
