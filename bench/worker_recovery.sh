@@ -35,7 +35,7 @@ if [ -z "$BUILD" ]; then
     [ -x "$b/examples/accel-train-gpt" ] && { BUILD="$b"; break; }
   done
 fi
-[ -x "$BUILD/worker/accel" ] && [ -x "$BUILD/examples/accel-train-gpt" ] || die "no accel / \
+[ -x "$BUILD/cli/accel" ] && [ -x "$BUILD/examples/accel-train-gpt" ] || die "no accel / \
 accel-train-gpt built (looked in build/release and build/h-bench; set ACCEL_BENCH_BUILD)"
 
 VENV="$("$ACCEL_ROOT/scripts/setup-bench-python.sh" | tail -1)"
@@ -44,7 +44,7 @@ BENCH="$ACCEL_ROOT/bench"
 RESULTS="$BENCH/results"
 WORK="${BENCH_WORK:-$(mktemp -d /tmp/accel-recovery.XXXXXX)}"
 mkdir -p "$RESULTS" "$WORK/raw" "$WORK/bin"
-cp "$BUILD/worker/accel" "$BUILD/examples/accel-train-gpt" "$WORK/bin/"
+cp "$BUILD/cli/accel" "$BUILD/examples/accel-train-gpt" "$WORK/bin/"
 log "binaries from $BUILD; raw results in $WORK/raw"
 
 export ACCEL_CONFIG_FILE="$WORK/no-accel-config.yaml"

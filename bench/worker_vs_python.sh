@@ -29,7 +29,7 @@
 # BENCH_FP32_WARMUP 5), BENCH_HEAVY_STEPS (6 / BENCH_HEAVY_WARMUP 2), BENCH_SCALING (1: the
 # 1-rank runs), BENCH_ACCEL_OWN_SESSION (1: see run()), BENCH_RESUME (1: with the same
 # BENCH_WORK, keep the runs an interrupted invocation finished), BENCH_NOTES (a markdown file added to
-# the report as the analysis), ACCEL_BENCH_BUILD (the build folder holding worker/accel and
+# the report as the analysis), ACCEL_BENCH_BUILD (the build folder holding cli/accel and
 # examples/accel-train-gpt; default build/release (scripts/build.sh), then build/h-bench). Accel's runs serve /metrics
 # and it is scraped every 2 s for the time breakdown.
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -51,7 +51,7 @@ if [ -z "$BUILD" ]; then
     [ -x "$b/examples/accel-train-gpt" ] && { BUILD="$b"; break; }
   done
 fi
-[ -x "$BUILD/worker/accel" ] && [ -x "$BUILD/examples/accel-train-gpt" ] || die "no accel / \
+[ -x "$BUILD/cli/accel" ] && [ -x "$BUILD/examples/accel-train-gpt" ] || die "no accel / \
 accel-train-gpt built (looked in build/release and build/h-bench; set ACCEL_BENCH_BUILD). Build: \
 cmake --build <dir> --target accel-cli accel-train-gpt"
 
@@ -62,7 +62,7 @@ RESULTS="$BENCH/results"
 WORK="${BENCH_WORK:-$(mktemp -d /tmp/accel-bench.XXXXXX)}"
 mkdir -p "$RESULTS" "$WORK/raw" "$WORK/bin"
 # A copy, so that a rebuild during the run cannot swap the binaries between repetitions.
-cp "$BUILD/worker/accel" "$BUILD/examples/accel-train-gpt" "$WORK/bin/"
+cp "$BUILD/cli/accel" "$BUILD/examples/accel-train-gpt" "$WORK/bin/"
 ACCEL="$WORK/bin/accel"
 GPT="$WORK/bin/accel-train-gpt"
 log "binaries from $BUILD; Python from $VENV; raw results in $WORK/raw"

@@ -33,7 +33,7 @@ COPY . .
 RUN cmake --preset release -DACCEL_BUILD_TESTS=OFF -DACCEL_LIBTORCH_DIR=/cache/libtorch-2.11.0 \
  && cmake --build --preset release --target accel-cli accel-train-gpt accel-train-mlp -j 2 \
  && mkdir -p /out/bin /out/site \
- && cp build/release/worker/accel build/release/examples/accel-train-gpt \
+ && cp build/release/cli/accel build/release/examples/accel-train-gpt \
        build/release/examples/accel-train-mlp /out/bin/
 
 FROM debian:${DEBIAN_RELEASE} AS build-cuda
@@ -51,7 +51,7 @@ RUN cmake --preset release -DACCEL_BUILD_TESTS=OFF -DACCEL_BUILD_OPERATOR=OFF -D
       -DACCEL_LIBTORCH_DIR=/cache/libtorch-2.11.0 -DACCEL_TORCH_CUDA_DIR=/cache/torch-cuda-2.11.0 \
  && cmake --build --preset release --target accel-cli accel-train-gpt-cuda accel-train-mlp-cuda -j 2 \
  && mkdir -p /out/bin /out/site \
- && cp build/release/worker/accel build/release/cuda/accel-train-gpt build/release/cuda/accel-train-mlp \
+ && cp build/release/cli/accel build/release/cuda/accel-train-gpt build/release/cuda/accel-train-mlp \
        /out/bin/ \
  && cp -a /cache/torch-cuda-2.11.0/torch /cache/torch-cuda-2.11.0/nvidia /out/site/ \
  && rm -rf /out/site/nvidia/*/include

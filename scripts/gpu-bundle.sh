@@ -19,7 +19,7 @@ ACCEL_WITH_CUDA=ON bash "$ACCEL_ROOT/scripts/build.sh" accel-cli accel-train-gpt
 build="$ACCEL_ROOT/build/${ACCEL_PRESET:-release}"
 out="$ACCEL_ROOT/build/gpu-bundle"
 rm -rf "$out" && mkdir -p "$out/bin" "$out/lib/compat"
-cp "$build/worker/accel" "$build/cuda/accel-train-gpt" "$build/cuda/accel-train-mlp" \
+cp "$build/cli/accel" "$build/cuda/accel-train-gpt" "$build/cuda/accel-train-mlp" \
    "$build/tests/unit/gpu/gpu_build_test_cuda" "$out/bin/"
 strip --strip-unneeded "$out"/bin/*
 

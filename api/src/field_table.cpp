@@ -188,6 +188,7 @@ std::vector<FieldSpec> build_fields() {
       F("status.progress.samplesPerSecond", T::Number, "Recent throughput over all ranks."),
       F("status.progress.etaSeconds", T::Number, "Estimated seconds to totalSteps."),
       F("status.progress.lastStepTime", T::DateTime, "When the last step completed."),
+      F("status.progress.loss", T::Number, "The last training loss the program logged."),
   };
 }
 

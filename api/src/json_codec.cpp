@@ -340,6 +340,7 @@ void read_status(Obj& o, AccelJobStatus& s) {
         g.number("samplesPerSecond", p.samplesPerSecond);
         g.number("etaSeconds", p.etaSeconds);
         g.str("lastStepTime", p.lastStepTime);
+        g.number("loss", p.loss);
       }))
     s.progress = p;
 }
@@ -521,6 +522,7 @@ void to_json(json& j, const AccelJobStatus& s) {
     p["samplesPerSecond"] = s.progress->samplesPerSecond;
     p["etaSeconds"] = s.progress->etaSeconds;
     put(p, "lastStepTime", s.progress->lastStepTime);
+    if (s.progress->loss) p["loss"] = *s.progress->loss;
     j["progress"] = p;
   }
 }

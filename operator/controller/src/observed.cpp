@@ -2,6 +2,7 @@
 #include "accel/controller/observed.h"
 
 #include <cctype>
+#include <cmath>
 
 #include "accel/controller/naming.h"
 
@@ -120,6 +121,8 @@ std::optional<api::Progress> progress_from_json(const json& doc) {
   } else if (last.is_string() && parse_rfc3339(last.get<std::string>())) {
     p.lastStepTime = last.get<std::string>();
   }
+  if (child(doc, "loss").is_number() && std::isfinite(doc["loss"].get<double>()))
+    p.loss = doc["loss"].get<double>();
   return p;
 }
 

@@ -1,11 +1,9 @@
 #include "accel/manager/job_controller.h"
 
-#include <cpprest/http_client.h>
-
 #include <map>
-#include <variant>
 
 #include "accel/api/acceljob.h"
+#include "accel/controller/executor.h"
 #include "accel/controller/naming.h"
 #include "accel/controller/observed.h"
 #include "accel/controller/reconcile.h"
@@ -41,22 +39,75 @@ std::string phase_name(const api::AccelJobStatus& s) {
   return s.phase ? api::to_string(*s.phase) : "";
 }
 
-// GET `url` (rank 0's /progress) with a short timeout; nullopt on any failure.
-std::optional<api::Progress> read_progress(const std::string& url,
-                                           std::chrono::milliseconds timeout) {
-  try {
-    web::http::client::http_client_config config;
-    config.set_timeout(timeout);
-    web::http::client::http_client http(utility::conversions::to_string_t(url), config);
-    auto response = http.request(web::http::methods::GET).get();
-    if (response.status_code() != web::http::status_codes::OK) return std::nullopt;
-    auto body = response.extract_utf8string(true).get();
-    return progress_from_json(json::parse(body, nullptr, false));
-  } catch (const std::exception& e) {
-    kube::log(kube::LogLevel::Debug, "progress: GET " + url + " failed: " + e.what());
-    return std::nullopt;
+// The API server as the executor's world (executor.h), for one reconcile of one job: `object`
+// is the job as read from the cache (its resourceVersion guards the status write).
+class ApiServerCluster final : public Cluster {
+ public:
+  ApiServerCluster(kube::Client& client, kube::EventRecorder& events, OperatorMetrics& metrics,
+                   const json& object)
+      : client_(client), events_(events), metrics_(metrics), object_(object) {}
+
+  StatusWrite write_status(const api::AccelJob&, const api::AccelJobStatus& status) override {
+    json updated = object_;
+    updated["status"] = status;
+    try {
+      client_.update_status(acceljobs_resource(), updated);
+      return StatusWrite::Written;
+    } catch (const kube::ConflictError&) {
+      return StatusWrite::Conflict;
+    } catch (const kube::NotFoundError&) {
+      return StatusWrite::JobGone;
+    }
   }
-}
+  void create_service(const api::AccelJob& job, const json& object) override {
+    try {
+      client_.create(kube::resources::services(), job.metadata.namespace_, object);
+    } catch (const kube::ConflictError&) {  // AlreadyExists
+    }
+  }
+  void create_pod(const api::AccelJob& job, const json& object) override {
+    try {
+      client_.create(kube::resources::pods(), job.metadata.namespace_, object);
+      metrics_.pod_created();
+    } catch (const kube::ConflictError&) {  // AlreadyExists
+    }
+  }
+  void delete_pod(const api::AccelJob& job, const std::string& name, bool force) override {
+    kube::DeleteOptions opts;
+    if (force) opts.grace_period_seconds = 0;
+    try {
+      client_.remove(kube::resources::pods(), job.metadata.namespace_, name, opts);
+    } catch (const kube::NotFoundError&) {
+    }
+  }
+  void delete_all_pods(const api::AccelJob& job) override {
+    kube::ListOptions lo;
+    lo.label_selector = pod_selector(job);
+    for (const auto& pod : client_.list(kube::resources::pods(), job.metadata.namespace_, lo).items) {
+      if (pod.contains("metadata") && pod["metadata"].contains("deletionTimestamp")) continue;
+      delete_pod(job, meta_string(pod, "name"), false);
+    }
+  }
+  void record_event(const api::AccelJob&, const RecordEvent& e) override {
+    events_.record(object_, e.type == "Warning" ? kube::EventType::Warning : kube::EventType::Normal,
+                   e.reason, e.message);
+  }
+  void delete_job(const api::AccelJob& job) override {
+    kube::DeleteOptions opts;
+    opts.propagation_policy = "Background";
+    opts.precondition_uid = job.metadata.uid;
+    try {
+      client_.remove(acceljobs_resource(), job.metadata.namespace_, job.metadata.name, opts);
+    } catch (const kube::NotFoundError&) {
+    }
+  }
+
+ private:
+  kube::Client& client_;
+  kube::EventRecorder& events_;
+  OperatorMetrics& metrics_;
+  const json& object_;
+};
 
 }  // namespace
 
@@ -89,6 +140,11 @@ JobController::JobController(kube::Client& client, kube::EventRecorder& events,
   owned_handlers.on_delete = [this](const kube::ObjectPtr& o) { enqueue_job_of(o); };
   pods_->add_handlers(owned_handlers);
   services_->add_handlers(owned_handlers);
+
+  if (options_.progress_interval.count() > 0)
+    progress_ = std::make_unique<ProgressPoller>(
+        [this] { return progress_targets(); }, [this](const std::string& key) { queue_.add(key); },
+        options_.progress_interval, options_.progress_timeout);
 }
 
 JobController::~JobController() { stop(); }
@@ -124,6 +180,7 @@ void JobController::start_workers() {
   std::lock_guard<std::mutex> lock(workers_mu_);
   if (!workers_.empty() || stopped_.load()) return;
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+  if (progress_) progress_->start();
 }
 
 void JobController::stop() {
@@ -131,6 +188,7 @@ void JobController::stop() {
     std::lock_guard<std::mutex> lock(workers_mu_);  // no start_workers() after this
     if (stopped_.exchange(true)) return;
   }
+  if (progress_) progress_->stop();
   queue_.shut_down();
   for (auto& t : workers_)
     if (t.joinable()) t.join();
@@ -154,9 +212,22 @@ void JobController::worker_loop() {
       }
     }
     auto start = std::chrono::steady_clock::now();
-    std::string result = reconcile_key(*key);
+    const Result result = reconcile_key(*key);
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-    metrics_.observe_reconcile(took.count(), result);
+    metrics_.observe_reconcile(took.count(), result.label == "conflict" ? "requeue" : result.label);
+    switch (result.kind) {
+      case Result::Kind::Success:
+        queue_.forget(*key);
+        break;
+      case Result::Kind::RequeueAfter:
+        queue_.forget(*key);
+        queue_.add_after(*key, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::max(result.after, Duration(std::chrono::milliseconds(1)))));
+        break;
+      case Result::Kind::Retry:
+        queue_.add_rate_limited(*key);
+        break;
+    }
     queue_.done(*key);
   }
 }
@@ -175,11 +246,41 @@ void JobController::refresh_gauges() {
   metrics_.set_workqueue(s.depth, s.adds_total);
 }
 
-std::string JobController::reconcile_key(const std::string& key) {
+std::vector<ProgressPoller::Target> JobController::progress_targets() const {
+  std::vector<ProgressPoller::Target> targets;
+  for (const auto& object : jobs_->cache().list()) {
+    api::AccelJob job;
+    try {
+      job = object->get<api::AccelJob>();
+    } catch (const std::exception&) {
+      continue;
+    }
+    const std::int64_t port = job.spec.metrics.port.value_or(0);
+    if (job.status.phase != api::JobPhase::Running || port <= 0) continue;
+    const std::string key = kube::object_key(job.metadata.namespace_, job.metadata.name);
+    auto ann = job.metadata.annotations.find(kProgressUrlAnnotation);
+    if (options_.progress_url_annotation && ann != job.metadata.annotations.end()) {
+      targets.push_back({key, ann->second});
+      continue;
+    }
+    for (const auto& pod : pods_->cache().by_label(kLabelJobName, job.metadata.name)) {
+      if (meta_string(*pod, "namespace") != job.metadata.namespace_ ||
+          label_of(*pod, kLabelJobUid) != job.metadata.uid)
+        continue;
+      const ObservedPod p = observed_pod_from_json(*pod);
+      const std::string ip = pod->value("/status/podIP"_json_pointer, std::string());
+      if (p.node_rank == 0 && p.attempt == job.status.attempt && !ip.empty())
+        targets.push_back({key, "http://" + ip + ":" + std::to_string(port) + "/progress"});
+    }
+  }
+  return targets;
+}
+
+JobController::Result JobController::reconcile_key(const std::string& key) {
   auto object = jobs_->cache().get(key);
   if (!object) {
-    queue_.forget(key);  // deleted: the garbage collector removes what it owned
-    return "success";
+    if (progress_) progress_->forget(key);
+    return {Result::Kind::Success, {}, "success"};  // deleted: the garbage collector removes what it owned
   }
   api::AccelJob job;
   try {
@@ -187,146 +288,61 @@ std::string JobController::reconcile_key(const std::string& key) {
   } catch (const std::exception& e) {
     kube::log(kube::LogLevel::Error, "AccelJob " + key + " cannot be read: " + e.what());
     events_.record(*object, kube::EventType::Warning, "InvalidObject", e.what());
-    queue_.forget(key);  // the next change of the object reconciles it again
     metrics_.reconcile_error("invalid");
-    return "error";
+    // Not retried: the next change of the object reconciles it again.
+    return {Result::Kind::Success, {}, "error"};
   }
   api::apply_defaults(job);
   const std::string ns = job.metadata.namespace_;
   const std::string name = job.metadata.name;
 
   try {
-    // What exists: the job's pods and services from the caches (this incarnation only).
+    // What exists: the job's pods and services from the caches (this incarnation only), and
+    // the newest /progress the poller read.
     ObservedState observed;
-    std::string rank0_ip;
     for (const auto& pod : pods_->cache().by_label(kLabelJobName, name)) {
       if (meta_string(*pod, "namespace") != ns) continue;
       if (label_of(*pod, kLabelJobUid) != job.metadata.uid) continue;
       observed.pods.push_back(observed_pod_from_json(*pod));
-      const auto& p = observed.pods.back();
-      if (p.node_rank == 0 && p.attempt == job.status.attempt)
-        rank0_ip = pod->value("/status/podIP"_json_pointer, std::string());
     }
     for (const auto& svc : services_->cache().by_label(kLabelJobName, name)) {
       if (meta_string(*svc, "namespace") != ns) continue;
       if (label_of(*svc, kLabelJobUid) != job.metadata.uid) continue;
       observed.services.push_back(meta_string(*svc, "name"));
     }
-    const std::int64_t metrics_port = job.spec.metrics.port.value_or(0);
-    if (job.status.phase == api::JobPhase::Running && metrics_port > 0) {
-      std::string url;
-      auto ann = job.metadata.annotations.find(kProgressUrlAnnotation);
-      if (options_.progress_url_annotation && ann != job.metadata.annotations.end())
-        url = ann->second;
-      else if (!rank0_ip.empty())
-        url = "http://" + rank0_ip + ":" + std::to_string(metrics_port) + "/progress";
-      if (!url.empty()) observed.progress = read_progress(url, options_.progress_timeout);
-    }
+    if (progress_ && job.status.phase == api::JobPhase::Running) observed.progress = progress_->latest(key);
 
     const Time now = std::chrono::system_clock::now();
-    Decision decision = reconcile(job, observed, now, options_.reconciler);
-
-    // 1. Status first, guarded by resourceVersion.
-    json old_status = job.status;
-    json new_status = decision.status;
-    if (old_status != new_status) {
-      json updated = *object;
-      updated["status"] = new_status;
-      try {
-        client_.update_status(acceljobs_resource(), updated);
-      } catch (const kube::ConflictError&) {
-        kube::log(kube::LogLevel::Debug, "reconcile " + key + ": status write conflicted; requeued");
-        metrics_.reconcile_error("conflict");
-        queue_.add_rate_limited(key);  // our cache is behind; the actions are dropped
-        return "requeue";
-      } catch (const kube::NotFoundError&) {
-        queue_.forget(key);
-        return "success";
-      }
-      const auto& o = job.status;
-      const auto& n = decision.status;
-      const std::string op = phase_name(o), np = phase_name(n);
-      if (np == "Starting" && op != "Starting" && n.attempt == 0 && n.restarts == 0)
-        metrics_.job_created();
-      if ((np == "Succeeded" || np == "Failed") && op != np) metrics_.job_finished(np);
-      if (n.restarts > o.restarts)
-        metrics_.restart(ns, name, n.lastFailure ? n.lastFailure->reason : "Unknown");
-      if (np == "Running" && op != "Running" && n.restarts == 0 && n.attempt == 0) {
-        if (auto created = parse_rfc3339(job.metadata.creationTimestamp))
-          metrics_.time_to_running(std::chrono::duration<double>(now - *created).count());
-      }
+    const Decision decision = reconcile(job, observed, now, options_.reconciler);
+    ApiServerCluster cluster(client_, events_, metrics_, *object);
+    const Outcome outcome = execute(job, decision, cluster);
+    if (outcome.kind == Outcome::Kind::Conflict) {
+      kube::log(kube::LogLevel::Debug, "reconcile " + key + ": status write conflicted; requeued");
+      metrics_.reconcile_error("conflict");
+      return {Result::Kind::Retry, {}, "conflict"};  // our cache is behind; the actions were dropped
     }
-
-    // 2. The actions, in order.
-    std::optional<Duration> requeue;
-    for (const auto& action : decision.actions) {
-      std::visit(
-          [&](const auto& a) {
-            using A = std::decay_t<decltype(a)>;
-            if constexpr (std::is_same_v<A, CreateService>) {
-              try {
-                client_.create(kube::resources::services(), ns, a.object);
-              } catch (const kube::ConflictError&) {
-              }
-            } else if constexpr (std::is_same_v<A, CreatePod>) {
-              try {
-                client_.create(kube::resources::pods(), ns, a.object);
-                metrics_.pod_created();
-              } catch (const kube::ConflictError&) {
-              }
-            } else if constexpr (std::is_same_v<A, DeletePod>) {
-              kube::DeleteOptions opts;
-              if (a.force) opts.grace_period_seconds = 0;
-              try {
-                client_.remove(kube::resources::pods(), ns, a.name, opts);
-              } catch (const kube::NotFoundError&) {
-              }
-            } else if constexpr (std::is_same_v<A, DeleteAllPods>) {
-              kube::ListOptions lo;
-              lo.label_selector = pod_selector(job);
-              for (const auto& pod : client_.list(kube::resources::pods(), ns, lo).items) {
-                if (pod.contains("metadata") && pod["metadata"].contains("deletionTimestamp"))
-                  continue;
-                try {
-                  client_.remove(kube::resources::pods(), ns, meta_string(pod, "name"));
-                } catch (const kube::NotFoundError&) {
-                }
-              }
-            } else if constexpr (std::is_same_v<A, RequeueAfter>) {
-              requeue = a.after;
-            } else if constexpr (std::is_same_v<A, RecordEvent>) {
-              events_.record(*object,
-                             a.type == "Warning" ? kube::EventType::Warning
-                                                 : kube::EventType::Normal,
-                             a.reason, a.message);
-            } else if constexpr (std::is_same_v<A, DeleteJob>) {
-              kube::DeleteOptions opts;
-              opts.propagation_policy = "Background";
-              opts.precondition_uid = job.metadata.uid;
-              try {
-                client_.remove(acceljobs_resource(), ns, name, opts);
-              } catch (const kube::NotFoundError&) {
-              }
-            }
-          },
-          action);
-    }
-    queue_.forget(key);
-    // A Running job's status.progress is refreshed every progress_interval even without events.
-    if (decision.status.phase == api::JobPhase::Running && metrics_port > 0 &&
-        options_.progress_interval.count() > 0 &&
-        (!requeue || *requeue > options_.progress_interval))
-      requeue = options_.progress_interval;
-    if (requeue) {
-      queue_.add_after(key, std::max(*requeue, Duration(1)));
-      return "requeue";
-    }
-    return "success";
+    if (outcome.kind == Outcome::Kind::JobGone) return {Result::Kind::Success, {}, "success"};
+    if (outcome.status_written) record_transition(job.status, decision.status, job, now);
+    if (outcome.requeue_after) return {Result::Kind::RequeueAfter, *outcome.requeue_after, "requeue"};
+    return {Result::Kind::Success, {}, "success"};
   } catch (const std::exception& e) {
     kube::log(kube::LogLevel::Error, "reconcile " + key + ": " + e.what());
     metrics_.reconcile_error("api");
-    queue_.add_rate_limited(key);
-    return "error";
+    return {Result::Kind::Retry, {}, "error"};
+  }
+}
+
+void JobController::record_transition(const api::AccelJobStatus& o, const api::AccelJobStatus& n,
+                                       const api::AccelJob& job, Time now) {
+  const std::string op = phase_name(o), np = phase_name(n);
+  if (np == "Starting" && op != "Starting" && n.attempt == 0 && n.restarts == 0) metrics_.job_created();
+  if ((np == "Succeeded" || np == "Failed") && op != np) metrics_.job_finished(np);
+  if (n.restarts > o.restarts)
+    metrics_.restart(job.metadata.namespace_, job.metadata.name,
+                     n.lastFailure ? n.lastFailure->reason : "Unknown");
+  if (np == "Running" && op != "Running" && n.restarts == 0 && n.attempt == 0) {
+    if (auto created = parse_rfc3339(job.metadata.creationTimestamp))
+      metrics_.time_to_running(std::chrono::duration<double>(now - *created).count());
   }
 }
 

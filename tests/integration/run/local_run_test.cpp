@@ -133,11 +133,17 @@ long newest_checkpoint_step(const fs::path& dir) {
 }
 
 // Pids of processes whose environment says they belong to this job (and match `extra`).
-std::vector<pid_t> job_processes(const std::string& job, const std::map<std::string, std::string>& extra = {}) {
+// The processes of `job` run by this test's `accel run` (working directory below `dir`: another
+// test binary may run a job of the same name at the same time).
+std::vector<pid_t> job_processes(const std::string& job, const fs::path& dir,
+                                 const std::map<std::string, std::string>& extra = {}) {
   std::vector<pid_t> pids;
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string n = e.path().filename().string();
     if (n.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ec;
+    const std::string cwd = fs::read_symlink(e.path() / "cwd", ec).string();
+    if (ec || cwd.rfind(dir.string(), 0) != 0) continue;
     std::ifstream in(e.path() / "environ", std::ios::binary);
     if (!in) continue;
     std::map<std::string, std::string> env;
@@ -215,7 +221,7 @@ TEST_F(LocalRun, TrainsTheJobToSuccessWithTrackersCheckpointsMetricsAndTheEnvCon
   EXPECT_TRUE(tfevents);
   EXPECT_NE(jsonl.find("\"loss\""), std::string::npos) << jsonl;
   // Nothing of the job is left running.
-  EXPECT_TRUE(job_processes("gpt-ok").empty());
+  EXPECT_TRUE(job_processes("gpt-ok", root_).empty());
 }
 
 TEST_F(LocalRun, RejectsAnInvalidSpecNamingEveryBadFieldAndRunsNothing) {
@@ -253,7 +259,7 @@ TEST_F(LocalRun, SigkilledRankRestartsTheWholeGangWhichResumesFromTheLastCheckpo
   auto run = start(write_job(s));
   ASSERT_TRUE(wait_until([&] { return newest_checkpoint_step(checkpoints()) >= 10; }, std::chrono::seconds(120)))
       << output();
-  auto victims = job_processes("gpt-kill", {{"RANK", "1"}, {"ACCEL_RESTART_COUNT", "0"}});
+  auto victims = job_processes("gpt-kill", root_, {{"RANK", "1"}, {"ACCEL_RESTART_COUNT", "0"}});
   // The rank itself (not its launcher): the launcher has no RANK in its environment.
   ASSERT_EQ(victims.size(), 1u) << output();
   const long checkpoint_at_kill = newest_checkpoint_step(checkpoints());
@@ -277,7 +283,7 @@ TEST_F(LocalRun, SigkilledRankRestartsTheWholeGangWhichResumesFromTheLastCheckpo
   ASSERT_FALSE(steps.empty()) << a1_log;
   EXPECT_GT(steps.front(), checkpoint_at_kill) << a1_log;
   EXPECT_EQ(steps.back(), 40);
-  EXPECT_TRUE(job_processes("gpt-kill").empty());
+  EXPECT_TRUE(job_processes("gpt-kill", root_).empty());
 }
 
 TEST_F(LocalRun, HungRankIsStalledRestartedAndTheJobFailsWhenMaxRestartsAreUsedUp) {
@@ -295,7 +301,7 @@ TEST_F(LocalRun, HungRankIsStalledRestartedAndTheJobFailsWhenMaxRestartsAreUsedU
   EXPECT_NE(out.find("AccelJob gpt-hang Failed"), std::string::npos) << out;
   EXPECT_TRUE(fs::exists(run_dir() / "logs" / "gpt-hang-a1-n0.log"));
   EXPECT_FALSE(fs::exists(run_dir() / "logs" / "gpt-hang-a2-n0.log")) << "no third gang after maxRestarts 1";
-  EXPECT_TRUE(job_processes("gpt-hang").empty()) << "the hung rank was killed too";
+  EXPECT_TRUE(job_processes("gpt-hang", root_).empty()) << "the hung rank was killed too";
 }
 
 TEST_F(LocalRun, CtrlCStopsTheGangCleanlyAndKeepsTheLastCheckpoint) {
@@ -319,7 +325,7 @@ TEST_F(LocalRun, CtrlCStopsTheGangCleanlyAndKeepsTheLastCheckpoint) {
   EXPECT_EQ(status->code(), 130) << out;
   EXPECT_NE(out.find("the last checkpoint is"), std::string::npos) << out;
   EXPECT_GE(newest_checkpoint_step(checkpoints()), 5);
-  EXPECT_TRUE(job_processes("gpt-int").empty()) << "no rank or launcher outlives accel run";
+  EXPECT_TRUE(job_processes("gpt-int", root_).empty()) << "no rank or launcher outlives accel run";
 }
 
 }  // namespace

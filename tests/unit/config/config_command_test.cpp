@@ -1,6 +1,6 @@
 // `accel config` set / show / explain / questions, driven through CLI11 with injected I/O and
 // environment (no real stdin, stdout or environment).
-#include "config_command.h"
+#include "accel/config/config_command.h"
 
 #include <gtest/gtest.h>
 

@@ -192,7 +192,8 @@ struct Progress {
   std::int64_t totalSteps = 0;  // 0 = unknown
   double samplesPerSecond = 0;
   double etaSeconds = 0;
-  std::string lastStepTime;  // RFC 3339
+  std::string lastStepTime;   // RFC 3339
+  std::optional<double> loss;  // the last loss the program logged, if it logs one
 };
 struct AccelJobStatus {
   std::optional<JobPhase> phase;

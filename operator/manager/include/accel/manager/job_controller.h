@@ -1,14 +1,16 @@
 // job_controller.h — the AccelJob controller loop: informers on AccelJobs, Pods and Services,
-// a work queue of job keys, N workers that call the pure reconcile() and execute its Decision.
+// a work queue of job keys, N workers that call the pure reconcile() and carry its Decision out
+// through the shared executor (accel/controller/executor.h) against the API server, and a
+// poller that reads rank 0's /progress of running jobs off the reconcile path.
 //
-// Executor contract (operator/controller/include/accel/controller/reconcile.h):
-//   1. status first, through the status subresource, guarded by the job's resourceVersion, and
-//      only when it differs; 409 → drop the actions and requeue at once;
-//   2. actions in order: Create* treat AlreadyExists as success, Delete* NotFound as success;
-//      DeletePod{force} uses gracePeriodSeconds 0; DeleteAllPods lists the job's pods by
-//      pod_selector() and deletes each that is not Terminating yet; RecordEvent goes through
-//      the EventRecorder; RequeueAfter is WorkQueue::add_after.
-// Any API error besides those requeues the key with the queue's per-key backoff.
+// The API server as an executor's Cluster: status through the status subresource, guarded by
+// resourceVersion (409 → Conflict); Create* treat AlreadyExists as success, Delete* NotFound;
+// DeletePod{force} uses gracePeriodSeconds 0; DeleteAllPods lists the job's pods by
+// pod_selector() and deletes each that is not Terminating yet; events go through the
+// EventRecorder.
+// Queue bookkeeping lives in the worker loop, as controller-runtime's reconcileHandler does: a
+// conflict or an API error retries the key with the queue's per-key backoff; success forgets the
+// backoff; a requeue after T is WorkQueue::add_after.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -19,11 +21,13 @@
 #include <vector>
 
 #include "accel/controller/options.h"
+#include "accel/controller/time.h"
 #include "accel/kube/client.h"
 #include "accel/kube/event_recorder.h"
 #include "accel/kube/informer.h"
 #include "accel/kube/work_queue.h"
 #include "accel/manager/operator_metrics.h"
+#include "accel/progress/progress_poller.h"
 
 namespace accel::op {
 
@@ -40,8 +44,8 @@ struct ControllerOptions {
   int workers = 2;
   OperatorOptions reconciler;
   std::chrono::milliseconds progress_timeout{1000};
-  // How often a Running job with metrics is reconciled again to refresh status.progress
-  // (0 = only on events and the reconciler's own timers).
+  // How often rank 0's /progress of a Running job with metrics is read; a job whose progress
+  // moved is reconciled (0 = never read).
   std::chrono::milliseconds progress_interval{30000};
   bool progress_url_annotation = false;
 };
@@ -64,9 +68,15 @@ class JobController {
   // informers. Idempotent.
   void stop();
 
-  // Reconciles one key now on the calling thread (what a worker does). Returns the result
-  // label: "success", "requeue" or "error".
-  std::string reconcile_key(const std::string& key);
+  // What one reconcile asks of the queue (controller-runtime's Result and error).
+  struct Result {
+    enum class Kind { Success, RequeueAfter, Retry } kind = Kind::Success;
+    Duration after{};       // RequeueAfter
+    std::string label;      // for metrics: "success", "requeue", "conflict", "error"
+  };
+  // Reconciles one key now on the calling thread (what a worker does) and returns what the
+  // queue should do with it; the worker loop does that.
+  Result reconcile_key(const std::string& key);
 
   // For /metrics: refreshes accel_operator_jobs{phase} and the work-queue gauges.
   void refresh_gauges();
@@ -74,6 +84,10 @@ class JobController {
  private:
   void worker_loop();
   void enqueue_job_of(const kube::ObjectPtr& object);
+  std::vector<ProgressPoller::Target> progress_targets() const;
+  // Operator metrics of a status change that was written (jobs created/finished, restarts).
+  void record_transition(const api::AccelJobStatus& before, const api::AccelJobStatus& after,
+                         const api::AccelJob& job, Time now);
 
   kube::Client& client_;
   kube::EventRecorder& events_;
@@ -81,6 +95,7 @@ class JobController {
   ControllerOptions options_;
   kube::WorkQueue queue_;
   std::unique_ptr<kube::Informer> jobs_, pods_, services_;
+  std::unique_ptr<ProgressPoller> progress_;
   std::mutex workers_mu_;  // start_workers() vs stop() (a lease won during shutdown)
   std::vector<std::thread> workers_;
   std::atomic<bool> stopped_{false};

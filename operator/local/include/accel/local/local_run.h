@@ -1,16 +1,16 @@
-// accel/local_run.h — `accel run JOB.yaml`: an AccelJob on this machine, without a cluster.
+// accel/local/local_run.h — `accel run JOB.yaml`: an AccelJob on this machine, without a cluster.
 //
-// The operator's own reconciler (operator/controller: reconcile() and desired()) decides
-// everything — gang creation, whole-gang restarts with backoff, startup/stall/deadline timers,
-// exit-code classification, clean-up — against an in-process store of pods, and a local
-// process runner carries its actions out: each pod is one `accel launch` process group on
-// loopback with the pod's own env contract. worker/RUN.md says what is mapped how.
+// The operator's own reconciler and executor (operator/controller: reconcile(), desired(),
+// execute()) decide and carry out everything — gang creation, whole-gang restarts with
+// backoff, startup/stall/deadline timers, exit-code classification, clean-up — against a
+// LocalCluster: an in-process store of pods whose "kubelet" runs each pod as one
+// `accel launch` process group on loopback with the pod's own env contract. operator/local/RUN.md says what is mapped how.
 #pragma once
 
 #include <iosfwd>
 #include <string>
 
-namespace accel {
+namespace accel::local {
 
 struct LocalRunOptions {
   std::string job_file;  // the AccelJob YAML (the same file `kubectl apply` takes)
@@ -35,4 +35,4 @@ struct LocalRunOptions {
 // Human-readable output goes to `out`.
 int run_local_job(const LocalRunOptions& options, std::ostream& out);
 
-}  // namespace accel
+}  // namespace accel::local

@@ -1,4 +1,4 @@
-// run_command.h — `accel run JOB.yaml`: see accel/local_run.h.
+// run_command.h — `accel run JOB.yaml`: see accel/local/local_run.h.
 #pragma once
 
 namespace CLI {

@@ -1,4 +1,4 @@
-#include "config_command.h"
+#include "accel/config/config_command.h"
 
 #include <sys/stat.h>
 

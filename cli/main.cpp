@@ -7,7 +7,7 @@
 
 #include <iostream>
 
-#include "config_command.h"
+#include "accel/config/config_command.h"
 #include "launch_command.h"
 #include "run_command.h"
 

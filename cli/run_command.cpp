@@ -6,12 +6,12 @@
 #include <iostream>
 #include <memory>
 
-#include "accel/local_run.h"
+#include "accel/local/local_run.h"
 
 namespace accel {
 
 void add_run_command(CLI::App& app) {
-  auto options = std::make_shared<LocalRunOptions>();
+  auto options = std::make_shared<local::LocalRunOptions>();
   auto style = std::make_shared<std::string>("auto");
   auto* sub = app.add_subcommand(
       "run",
@@ -28,10 +28,10 @@ void add_run_command(CLI::App& app) {
                   "Plain output: seconds between progress lines")
       ->check(CLI::PositiveNumber);
   sub->callback([options, style] {
-    options->style = *style == "live"    ? LocalRunOptions::Style::Live
-                     : *style == "plain" ? LocalRunOptions::Style::Plain
-                                         : LocalRunOptions::Style::Auto;
-    std::exit(run_local_job(*options, std::cout));
+    options->style = *style == "live"    ? local::LocalRunOptions::Style::Live
+                     : *style == "plain" ? local::LocalRunOptions::Style::Plain
+                                         : local::LocalRunOptions::Style::Auto;
+    std::exit(local::run_local_job(*options, std::cout));
   });
 }
 

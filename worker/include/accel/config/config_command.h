@@ -1,4 +1,4 @@
-// config_command.h — `accel config`: write, change and inspect the configuration file.
+// accel/config/config_command.h — `accel config`: write, change and inspect the configuration file.
 //
 //   accel config [--config_file F]                 ask the questions, write the file
 //   accel config set KEY VALUE [--config_file F]   change one key (validated)
