@@ -2,7 +2,8 @@
 # Sets up everything Accel needs on this machine, each step cached outside the clone:
 # Debian packages, LibTorch from the torch wheel, the CUDA build's headers and libraries from
 # the NVIDIA wheels torch pins, the Kubernetes control plane + helm + kwok built from source,
-# and the Python readers used by tests (TensorBoard, MLflow, W&B).
+# the Python readers used by tests (TensorBoard, MLflow, W&B) and the lint tools the chart tests
+# run (hadolint, Grafana's dashboard schema models).
 # A rerun with warm caches does nothing. Prints the time each step took.
 # `setup.sh worker` stops after LibTorch: all that `accel run` and the CPU trainers need.
 # ACCEL_WITH_CUDA=OFF leaves out the CUDA pieces (then build.sh builds the CPU variant only).
@@ -26,3 +27,4 @@ step "Kubernetes $K8S_VERSION" bash "$ACCEL_ROOT/scripts/build-kube.sh" kube
 if [ -f "$ACCEL_ROOT/scripts/setup-python.sh" ]; then
   step "Python readers" bash "$ACCEL_ROOT/scripts/setup-python.sh" >/dev/null
 fi
+step "Lint tools (hadolint, Grafana schema)" bash "$ACCEL_ROOT/scripts/setup-lint.sh" >/dev/null
