@@ -48,6 +48,14 @@ std::optional<Backend> parse_backend(const std::string& s) { return lookup(s, kB
 std::optional<RestartPolicy> parse_restart_policy(const std::string& s) { return lookup(s, kRestart); }
 std::optional<CleanPodPolicy> parse_clean_pod_policy(const std::string& s) { return lookup(s, kClean); }
 std::optional<TrackerType> parse_tracker_type(const std::string& s) { return lookup(s, kTracker); }
+const std::vector<TrackerType>& all_tracker_types() {
+  static const std::vector<TrackerType> all = [] {
+    std::vector<TrackerType> v;
+    for (const auto& [type, name] : kTracker) v.push_back(type);
+    return v;
+  }();
+  return all;
+}
 std::optional<JobPhase> parse_job_phase(const std::string& s) { return lookup(s, kPhase); }
 
 SpecError::SpecError(std::string path, const std::string& message)

@@ -2,6 +2,7 @@
 #include "accel/api/env_contract.h"
 
 #include <cctype>
+#include <functional>
 #include <stdexcept>
 
 namespace accel::api {
@@ -13,19 +14,71 @@ std::string upper_env(const std::string& s) {
 }
 std::string b(const std::optional<bool>& v) { return v.value_or(false) ? "true" : "false"; }
 std::string i(const std::optional<std::int64_t>& v) { return std::to_string(v.value_or(0)); }
+
+// The job settings of the contract, one row per worker config key, in the order they are set:
+// the key and how its value comes from the (defaulted) job. nullopt: the variable is left out.
+struct Setting {
+  const char* key;
+  std::function<std::optional<std::string>(const AccelJobSpec&, int node_rank, const std::string& master_addr,
+                                           int master_port)>
+      value;
+};
+
+std::optional<std::string> opt(const std::optional<std::string>& v) {
+  if (v && !v->empty()) return *v;
+  return std::nullopt;
+}
+
+const std::vector<Setting>& settings() {
+  using S = const AccelJobSpec&;
+  static const std::vector<Setting> rows = {
+      {"mixed_precision", [](S s, int, auto&, int) { return to_string(*s.precision); }},
+      {"gradient_accumulation_steps", [](S s, int, auto&, int) { return i(s.gradientAccumulationSteps); }},
+      {"num_processes", [](S s, int, auto&, int) { return std::to_string(*s.procsPerNode); }},
+      {"num_machines", [](S s, int, auto&, int) { return std::to_string(*s.nodes); }},
+      {"machine_rank", [](S, int node, auto&, int) { return std::to_string(node); }},
+      {"main_process_ip", [](S, int, const std::string& addr, int) { return addr; }},
+      {"main_process_port", [](S, int, auto&, int port) { return std::to_string(port); }},
+      {"cpu", [](S s, int, auto&, int) { return std::string(*s.gpusPerNode == 0 ? "true" : "false"); }},
+      {"gpus_per_node", [](S s, int, auto&, int) { return i(s.gpusPerNode); }},
+      {"backend", [](S s, int, auto&, int) { return to_string(*s.processGroup.backend); }},
+      {"pg_timeout_seconds", [](S s, int, auto&, int) { return i(s.processGroup.timeoutSeconds); }},
+      {"rendezvous_timeout_seconds", [](S s, int, auto&, int) { return i(s.processGroup.rendezvousTimeoutSeconds); }},
+      {"ddp_bucket_cap_mb", [](S s, int, auto&, int) { return i(s.ddp.bucketCapMB); }},
+      {"ddp_gradient_as_bucket_view", [](S s, int, auto&, int) { return b(s.ddp.gradientAsBucketView); }},
+      {"ddp_static_graph", [](S s, int, auto&, int) { return b(s.ddp.staticGraph); }},
+      {"ddp_find_unused_parameters", [](S s, int, auto&, int) { return b(s.ddp.findUnusedParameters); }},
+      {"log_with",
+       [](S s, int, auto&, int) -> std::optional<std::string> {
+         std::string log_with;
+         for (const auto& t : s.trackers) log_with += (log_with.empty() ? "" : ",") + to_string(t.type);
+         if (log_with.empty()) return std::nullopt;
+         return log_with;
+       }},
+      {"project_dir", [](S s, int, auto&, int) { return opt(s.logging.projectDir); }},
+      {"logging_dir", [](S s, int, auto&, int) { return opt(s.logging.loggingDir); }},
+      {"run_name_prefix", [](S s, int, auto&, int) { return opt(s.logging.runNamePrefix); }},
+      {"checkpoint_dir", [](S s, int, auto&, int) { return opt(s.checkpoint.dir); }},
+      {"checkpoint_every_steps", [](S s, int, auto&, int) { return i(s.checkpoint.everySteps); }},
+      {"checkpoint_keep", [](S s, int, auto&, int) { return i(s.checkpoint.keep); }},
+      {"stall_timeout_seconds",
+       [](S s, int, auto&, int) -> std::optional<std::string> {
+         if (!s.runPolicy.stallTimeoutSeconds) return std::nullopt;
+         return i(s.runPolicy.stallTimeoutSeconds);
+       }},
+      {"metrics_port", [](S s, int, auto&, int) { return i(s.metrics.port); }},
+  };
+  return rows;
+}
+
 }  // namespace
 
 const std::vector<std::string>& contract_config_keys() {
-  static const std::vector<std::string> keys = {
-      "mixed_precision",  "gradient_accumulation_steps", "num_processes",
-      "num_machines",     "machine_rank",                "main_process_ip",
-      "main_process_port", "cpu",                        "gpus_per_node",
-      "backend",
-      "pg_timeout_seconds", "rendezvous_timeout_seconds", "ddp_bucket_cap_mb",
-      "ddp_gradient_as_bucket_view", "ddp_static_graph", "ddp_find_unused_parameters",
-      "log_with",         "project_dir",                 "logging_dir",
-      "run_name_prefix",  "checkpoint_dir",              "checkpoint_every_steps",
-      "checkpoint_keep",  "stall_timeout_seconds",       "metrics_port"};
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k;
+    for (const auto& row : settings()) k.push_back(row.key);
+    return k;
+  }();
   return keys;
 }
 
@@ -61,37 +114,8 @@ EnvList node_env(const AccelJob& original, int node_rank, int attempt, const std
       {"ACCEL_JOB_NAMESPACE", job.metadata.namespace_},
       {"ACCEL_RESTART_COUNT", std::to_string(attempt)},
   };
-  auto add = [&](const char* key, const std::string& value) { env.emplace_back(env_name_for_key(key), value); };
-  auto add_opt = [&](const char* key, const std::optional<std::string>& value) {
-    if (value && !value->empty()) add(key, *value);
-  };
-  add("mixed_precision", to_string(*s.precision));
-  add("gradient_accumulation_steps", i(s.gradientAccumulationSteps));
-  add("num_processes", std::to_string(procs));
-  add("num_machines", std::to_string(nodes));
-  add("machine_rank", std::to_string(node_rank));
-  add("main_process_ip", master_addr);
-  add("main_process_port", std::to_string(master_port));
-  add("cpu", *s.gpusPerNode == 0 ? "true" : "false");
-  add("gpus_per_node", i(s.gpusPerNode));
-  add("backend", to_string(*s.processGroup.backend));
-  add("pg_timeout_seconds", i(s.processGroup.timeoutSeconds));
-  add("rendezvous_timeout_seconds", i(s.processGroup.rendezvousTimeoutSeconds));
-  add("ddp_bucket_cap_mb", i(s.ddp.bucketCapMB));
-  add("ddp_gradient_as_bucket_view", b(s.ddp.gradientAsBucketView));
-  add("ddp_static_graph", b(s.ddp.staticGraph));
-  add("ddp_find_unused_parameters", b(s.ddp.findUnusedParameters));
-  std::string log_with;
-  for (const auto& t : s.trackers) log_with += (log_with.empty() ? "" : ",") + to_string(t.type);
-  if (!log_with.empty()) add("log_with", log_with);
-  add_opt("project_dir", s.logging.projectDir);
-  add_opt("logging_dir", s.logging.loggingDir);
-  add_opt("run_name_prefix", s.logging.runNamePrefix);
-  add_opt("checkpoint_dir", s.checkpoint.dir);
-  add("checkpoint_every_steps", i(s.checkpoint.everySteps));
-  add("checkpoint_keep", i(s.checkpoint.keep));
-  if (s.runPolicy.stallTimeoutSeconds) add("stall_timeout_seconds", i(s.runPolicy.stallTimeoutSeconds));
-  add("metrics_port", i(s.metrics.port));
+  for (const auto& row : settings())
+    if (auto v = row.value(s, node_rank, master_addr, master_port)) env.emplace_back(env_name_for_key(row.key), *v);
   for (const auto& t : s.trackers)
     for (const auto& [k, v] : t.settings) env.emplace_back(tracker_setting_env_name(t.type, k), v);
   return env;

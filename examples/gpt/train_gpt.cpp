@@ -13,6 +13,7 @@
 
 #include "../support/trainer_flags.h"
 #include "gpt_model.h"
+#include "text_windows.h"
 
 namespace fs = std::filesystem;
 
@@ -65,70 +66,37 @@ int main(int argc, char** argv) {
 
   return accel::run_main([&] {
     accel::Accelerator acc;
-    const std::string text = read_corpus(corpus_path);
-    auto corpus = torch::from_blob(const_cast<char*>(text.data()), {int64_t(text.size())}, torch::kUInt8)
-                      .to(torch::kLong);
-    const int64_t span = cfg.block + 1;
-    const int64_t positions = corpus.size(0) - span;
-
+    faults.install(acc);
+    const examples::TextWindows data(read_corpus(corpus_path), cfg.block + 1);
     examples::GPT model(cfg);
     torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(lr).weight_decay(0.01));
     torch::optim::StepLR sched(opt, /*step_size=*/100, /*gamma=*/0.5);
-    acc.prepare(*model, opt, &sched);
+    acc.prepare(model, opt, sched);
     acc.set_batch_shape(batch, batch * cfg.block);
     acc.set_total_steps(steps);
-    acc.init_trackers(project, {{"layers", std::to_string(cfg.layers)},
-                                {"dim", std::to_string(cfg.dim)},
-                                {"batch_size", std::to_string(batch)},
-                                {"lr", std::to_string(lr)},
+    acc.init_trackers(project, {{"layers", cfg.layers}, {"dim", cfg.dim}, {"batch_size", batch}, {"lr", lr},
                                 {"mixed_precision", acc.mixed_precision()},
-                                {"gradient_accumulation_steps", std::to_string(acc.gradient_accumulation_steps())}});
-    const int world = acc.num_processes(), rank = acc.process_index();
-    const uint64_t seed = 1234;
-    bool reported_dtype = false;
+                                {"gradient_accumulation_steps", acc.gradient_accumulation_steps()}});
 
-    for (int64_t epoch = acc.epoch(); acc.completed_steps() < steps; ++epoch) {
-      acc.begin_epoch(epoch, batches_per_epoch);
-      for (int64_t b = acc.batch_in_epoch(); b < batches_per_epoch && acc.completed_steps() < steps; ++b) {
-        if (b % acc.gradient_accumulation_steps() == 0) faults.maybe_inject(acc.completed_steps() + 1, rank);
-        auto scope = acc.accumulate();
-        std::vector<torch::Tensor> rows;
-        for (int64_t j = 0; j < batch; ++j) {
-          const int64_t g = b * batch * world + rank * batch + j;
-          const int64_t start = static_cast<int64_t>(examples::sample_key(seed, epoch, g) % uint64_t(positions));
-          rows.push_back(corpus.narrow(0, start, span));
-        }
-        // On CUDA: a page-locked host batch copied asynchronously, overlapping the previous
-        // step's kernels (on CPU both are no-ops).
-        auto host = torch::stack(rows);
-        if (acc.device().is_cuda()) host = host.pin_memory();
-        auto tokens = host.to(acc.device(), /*non_blocking=*/true);
-        torch::Tensor loss;
-        {
-          auto autocast = acc.autocast();
-          loss = model->loss(tokens);
-        }
-        if (!reported_dtype) {
-          acc.print(std::string("compute dtype ") + c10::toString(model->compute_dtype) + " on " +
-                    acc.device().str());
-          reported_dtype = true;
-        }
-        auto full = acc.backward(loss);
-        if (acc.sync_gradients()) acc.clip_grad_norm(1.0);
-        if (acc.step()) {
-          auto mean = acc.reduce(full, accel::ReduceOp::Mean).item<double>();
-          acc.log({{"loss", mean}, {"lr", opt.param_groups()[0].options().get_lr()}});
-          if (acc.completed_steps() % log_every == 0 || acc.completed_steps() == steps) {
-            std::ostringstream line;
-            line << "step " << acc.completed_steps() << " loss " << mean;
-            acc.print(line.str());
-          }
-        }
+    accel::BatchOptions order;
+    order.batches_per_epoch = batches_per_epoch;
+    accel::Batches batches(acc, data.size(), batch, order);
+    for (const accel::MicroBatch& mb : batches.until(steps)) {
+      faults.at_micro_batch(acc);
+      auto scope = acc.accumulate();
+      auto loss = model->loss(data.get(mb.indices, acc.device()));
+      acc.backward(loss);
+      acc.clip_grad_norm(1.0);
+      if (acc.step() && (acc.completed_steps() % log_every == 0 || acc.completed_steps() == steps)) {
+        const double mean = acc.reduce(loss.detach(), accel::ReduceOp::Mean).item<double>();
+        acc.log({{"loss", mean}, {"lr", opt.param_groups()[0].options().get_lr()}});
+        acc.print("step ", acc.completed_steps(), " loss ", mean);
       }
     }
+    acc.print("compute dtype ", c10::toString(model->compute_dtype), " on ", acc.device().str());
     acc.wait_for_everyone();
     if (acc.is_main_process() && !save_params.empty()) examples::save_params_raw(*model, save_params);
-    acc.print("done: " + std::to_string(acc.completed_steps()) + " steps");
+    acc.print("done: ", acc.completed_steps(), " steps");
     acc.end_training();
   });
 }

@@ -1,4 +1,4 @@
-// trainer_flags.h — what the example trainers share: deterministic data addressing,
+// trainer_flags.h — what the example trainers share: deterministic synthetic values,
 // fault-injection flags used by the tests, and writing parameters for comparisons.
 #pragma once
 
@@ -12,37 +12,55 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <accel/accelerator.h>
+
+#include <memory>
 
 namespace examples {
 
-// Sample j of a micro-batch is a pure function of (seed, epoch, global sample index), where the
-// global index counts samples of the whole job in order: micro-batch m of rank r holds
-// m*B*world + r*B + j. So 2 ranks × B and 1 rank × 2B, or k micro-batches × B and one batch of
-// k×B, see exactly the same samples per optimizer step, and a resumed run sees what an
-// uninterrupted one would have.
+// A deterministic pseudo-random value of (seed, index): synthetic samples that are a pure
+// function of their index, so every run, rank count and resume sees the same data.
 inline uint64_t mix(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
 }
-inline uint64_t sample_key(uint64_t seed, int64_t epoch, int64_t global_index) {
-  return mix(mix(seed ^ mix(static_cast<uint64_t>(epoch))) ^ static_cast<uint64_t>(global_index));
-}
+inline uint64_t sample_key(uint64_t seed, int64_t index) { return mix(mix(seed) ^ static_cast<uint64_t>(index)); }
 
+// Faults for the tests, on the public API only: --crash-at-step / --hang-at-step act when
+// that optimizer step begins on --fault-rank; --crash-in-save N kills rank 0 in the middle of
+// its N-th checkpoint save (through a state registered for checkpointing, so the model and
+// optimizer files are written, the checkpoint not yet committed).
 struct FaultFlags {
-  int64_t crash_at_step = -1;  // SIGKILL this rank when this optimizer step begins
-  int64_t hang_at_step = -1;   // sleep forever when this optimizer step begins
-  int rank = 0;                // which rank the fault applies to
+  int64_t crash_at_step = -1;
+  int64_t hang_at_step = -1;
+  int64_t crash_in_save = -1;
+  int rank = 0;
 
   void add_to(CLI::App& app) {
     app.add_option("--crash-at-step", crash_at_step, "Testing: SIGKILL --fault-rank at this step");
     app.add_option("--hang-at-step", hang_at_step, "Testing: hang --fault-rank at this step");
     app.add_option("--fault-rank", rank, "Testing: the rank that --crash/--hang-at-step applies to");
+    app.add_option("--crash-in-save", crash_in_save, "Testing: SIGKILL rank 0 during its N-th checkpoint save");
   }
-  // Called at the start of each optimizer step (first micro-batch of a window).
-  void maybe_inject(int64_t step, int my_rank) const {
-    if (my_rank != rank) return;
+  // Before prepare().
+  void install(accel::Accelerator& acc) {
+    if (crash_in_save < 0 || !acc.is_main_process()) return;
+    auto saves = std::make_shared<int64_t>(0);
+    const int64_t n = crash_in_save;
+    acc.register_for_checkpointing(
+        "fault-injection",
+        [saves, n] {
+          if (++*saves == n) std::raise(SIGKILL);
+          return std::string();
+        },
+        [](const std::string&) {});
+  }
+  // At every micro-batch, before accumulate().
+  void at_micro_batch(const accel::Accelerator& acc) const {
+    if (acc.process_index() != rank || acc.batch_in_epoch() % acc.gradient_accumulation_steps() != 0) return;
+    const int64_t step = acc.completed_steps() + 1;
     if (step == crash_at_step) std::raise(SIGKILL);
     if (step == hang_at_step)
       for (;;) std::this_thread::sleep_for(std::chrono::seconds(60));

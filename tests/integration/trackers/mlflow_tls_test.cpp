@@ -38,8 +38,10 @@ class TlsServer {
   std::unique_ptr<Subprocess> proc_;
 };
 
-TrackerReport run_against(const std::string& dir, const std::string& uri) {
+TrackerReport run_against(const std::string& dir, const std::string& uri,
+                          std::map<std::string, std::string> environment = {}) {
   TrackerSettings s;
+  s.environment = std::move(environment);
   s.logging_dir = dir;
   s.run_name = "tls";
   s.per_tracker["mlflow"] = {{"tracking_uri", uri}, {"timeout_seconds", "5"}};
@@ -57,7 +59,6 @@ TrackerReport run_against(const std::string& dir, const std::string& uri) {
 TEST(MlflowTls, RefusesASelfSignedCertificateByDefault) {
   ScratchDir dir("mlflow-tls");
   TlsServer server(dir.str());
-  ::unsetenv("MLFLOW_TRACKING_INSECURE_TLS");
   auto r = run_against(dir.str(), server.uri());
   EXPECT_FALSE(r.started);
   EXPECT_EQ(r.dropped, 1u);
@@ -68,9 +69,7 @@ TEST(MlflowTls, RefusesASelfSignedCertificateByDefault) {
 TEST(MlflowTls, InsecureTlsSettingSkipsTheCertificateCheck) {
   ScratchDir dir("mlflow-tls-insecure");
   TlsServer server(dir.str());
-  ::setenv("MLFLOW_TRACKING_INSECURE_TLS", "true", 1);
-  auto r = run_against(dir.str(), server.uri());
-  ::unsetenv("MLFLOW_TRACKING_INSECURE_TLS");
+  auto r = run_against(dir.str(), server.uri(), {{"MLFLOW_TRACKING_INSECURE_TLS", "true"}});
   EXPECT_FALSE(r.started);
   EXPECT_NE(r.error.find("not JSON"), std::string::npos) << r.error;  // TLS worked, no MLflow
 }

@@ -16,7 +16,7 @@ TEST(TensorBoardReader, ReadsBackEveryScalarWithItsStepAndTheHyperparameters) {
   ScratchDir dir("tb");
   TrackerSettings s;
   s.logging_dir = dir.str();
-  s.run_name_prefix = "tb-";
+  s.run_name = "tb-run";
   TrackerHub hub(make_trackers({"tensorboard"}, s), /*is_main_process=*/true);
   hub.start("demo", {{"lr", "0.001"}, {"optimizer", "adamw"}, {"note", "a|b"}});
   const int steps = 1203;  // more than one delivery batch

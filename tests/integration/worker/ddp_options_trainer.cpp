@@ -99,7 +99,7 @@ torch::Tensor inputs(int64_t first, int64_t n, int64_t dims) {
   std::vector<float> v(static_cast<size_t>(n * dims));
   for (int64_t i = 0; i < n; ++i)
     for (int64_t d = 0; d < dims; ++d) {
-      uint64_t k = examples::mix(examples::sample_key(11, 0, first + i) + static_cast<uint64_t>(d));
+      uint64_t k = examples::mix(examples::sample_key(11, first + i) + static_cast<uint64_t>(d));
       v[static_cast<size_t>(i * dims + d)] =
           static_cast<float>((k >> 11) * (1.0 / 9007199254740992.0) * 2.0 - 1.0);
     }

@@ -87,7 +87,7 @@ TEST(DistributedTraining, CrashDuringSaveLeavesThePreviousCheckpointLoadable) {
   ASSERT_TRUE(base.status.success()) << base.output;
   // Rank 0 is killed in the middle of its 2nd save (step 8): the model file is written, the
   // checkpoint is not committed.
-  auto crashed = launch(d, flags, kMlp, {"--steps", "12"}, {{"ACCEL_FAULT_CRASH_IN_SAVE", "2"}});
+  auto crashed = launch(d, flags, kMlp, {"--steps", "12", "--crash-in-save", "2"});
   EXPECT_EQ(crashed.status.code(), 137) << crashed.output;
   EXPECT_TRUE(std::filesystem::exists(d + "/checkpoints/checkpoint_00000004/COMPLETE"));
   EXPECT_FALSE(std::filesystem::exists(d + "/checkpoints/checkpoint_00000008"));

@@ -46,7 +46,7 @@ TEST(ExplainTable, ListsEveryKeyWithItsValueAndSourceInAlignedColumns) {
             std::string::npos);
   EXPECT_NE(row("logging_dir").find("default (<project_dir>/logs)"), std::string::npos);
   EXPECT_NE(row("num_processes").find("| default"), std::string::npos);
-  EXPECT_NE(row("run_name").find("\"\""), std::string::npos) << "empty values are visible";
+  EXPECT_NE(row("metrics_host").find("\"\""), std::string::npos) << "empty values are visible";
 }
 
 TEST(ConfigDoc, ConfigMdListsEveryKeyWithItsDefault) {

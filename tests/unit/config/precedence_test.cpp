@@ -171,48 +171,28 @@ TEST(AcceleratorOptions, GradientAccumulationFromTheEnvironmentLosesToCode) {
   EXPECT_EQ(resolve_config(in).gradient_accumulation_steps(), 2);
 }
 
+// keys.def generates one typed setter per key; each must set its own key (and only that one),
+// so that AcceleratorOptions().seed(7) beats the environment.
 TEST(AcceleratorOptions, EveryKeyOfTheTableHasItsOwnTypedSetter) {
-  // One setter call per key; a key added to the table without a setter fails here.
-  AcceleratorOptions o;
-  o.mixed_precision("bf16")
-      .gradient_accumulation_steps(2)
-      .num_processes(2)
-      .num_machines(2)
-      .machine_rank(1)
-      .main_process_ip("10.0.0.1")
-      .main_process_port(1234)
-      .gpu_ids("0,1")
-      .cpu(true)
-      .gpus_per_node(0)
-      .allow_tf32(true)
-      .num_cpu_threads_per_process(4)
-      .backend("gloo")
-      .pg_timeout_seconds(60)
-      .rendezvous_timeout_seconds(60)
-      .flight_recorder_entries(100)
-      .flight_recorder_dir("/f")
-      .ddp_bucket_cap_mb(50)
-      .ddp_gradient_as_bucket_view(true)
-      .ddp_static_graph(true)
-      .ddp_find_unused_parameters(true)
-      .log_with({"jsonl"})
-      .project_dir("/p")
-      .logging_dir("/l")
-      .run_name_prefix("x-")
-      .run_name("r")
-      .checkpoint_dir("/c")
-      .checkpoint_every_steps(10)
-      .checkpoint_keep(2)
-      .stall_timeout_seconds(30)
-      .seed(7)
-      .metrics_port(9100)
-      .metrics_host("10.0.0.2")
-      .print_scope("node")
-      .job_name("j")
-      .job_namespace("ns")
-      .restart_count(1);
-  for (const auto& key : config_key_names()) EXPECT_TRUE(o.is_set(key)) << key;
-  EXPECT_NO_THROW(resolve_config(ConfigInputs::from_environment({}, o)));
+  std::vector<std::string> called;
+  auto value_of = [](const std::string& key) { return find_config_key(key)->default_value; };
+#define ACCEL_CONFIG_TEST_VALUE_Int(key) std::stoi(value_of(key))
+#define ACCEL_CONFIG_TEST_VALUE_Bool(key) (value_of(key) == "true")
+#define ACCEL_CONFIG_TEST_VALUE_Text(key) value_of(key)
+#define ACCEL_CONFIG_TEST_VALUE_Choice(key) value_of(key)
+#define ACCEL_CONFIG_TEST_VALUE_GpuIds(key) value_of(key)
+#define ACCEL_CONFIG_TEST_VALUE_List(key) std::vector<std::string>{}
+#define ACCEL_KEY(key, kind, ...)                                 \
+  {                                                              \
+    AcceleratorOptions o;                                        \
+    o.key(ACCEL_CONFIG_TEST_VALUE_##kind(#key));                 \
+    EXPECT_EQ(o.to_map().size(), 1u) << #key;                    \
+    EXPECT_TRUE(o.is_set(#key)) << #key " sets another key";      \
+    called.push_back(#key);                                      \
+  }
+#include "accel/config/keys.def"
+#undef ACCEL_KEY
+  EXPECT_EQ(called, config_key_names());
 }
 
 // --- derived defaults ---------------------------------------------------------------------
@@ -252,10 +232,22 @@ TEST(DerivedDefaults, RunNameIsThePrefixAndAUtcTimestamp) {
 
 // --- typed accessors --------------------------------------------------------------------
 
-TEST(TypedAccessors, LogWithAllExpandsToEveryTracker) {
+// "all" stays "all": what it includes depends on the trackers' settings (mlflow only with a
+// tracking URI), which make_trackers knows (tests/unit/trackers/factory_test.cpp).
+TEST(TypedAccessors, LogWithAllIsLeftForTheTrackersToExpand) {
   const ResolvedConfig cfg =
       resolve_config(ConfigInputs::from_environment({{"ACCEL_LOG_WITH", "all"}}));
-  EXPECT_EQ(cfg.log_with(), (std::vector<std::string>{"tensorboard", "wandb", "mlflow", "jsonl"}));
+  EXPECT_EQ(cfg.log_with(), (std::vector<std::string>{"all"}));
+}
+
+TEST(RunName, AnEmptyRunNameIsThePrefixAndTheUtcStartTime) {
+  ConfigInputs in = ConfigInputs::from_environment({{"ACCEL_RUN_NAME_PREFIX", "gpt-"}, {"ACCEL_RUN_NAME", ""}});
+  in.now = 86400 + 3661;
+  const ResolvedConfig cfg = resolve_config(in);
+  EXPECT_EQ(cfg.run_name(), "gpt-19700102010101");
+  EXPECT_EQ(cfg.source_of("run_name"), ConfigSource::Default);
+  in.env["ACCEL_RUN_NAME"] = "baseline";
+  EXPECT_EQ(resolve_config(in).run_name(), "baseline");
 }
 
 TEST(TypedAccessors, ListsAndGpuIdsAreCanonicalised) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <regex>
 
+#include "accel/config.h"
 #include "accel/tracking.h"
 #include "append_file.h"
 #include "backends.h"
@@ -31,18 +32,8 @@ std::string error_of(const std::function<void()>& f) {
   return "(no error)";
 }
 
-class FactoryTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (const char* v = std::getenv("MLFLOW_TRACKING_URI")) saved_ = v;
-    ::unsetenv("MLFLOW_TRACKING_URI");
-  }
-  void TearDown() override {
-    if (saved_) ::setenv("MLFLOW_TRACKING_URI", saved_->c_str(), 1);
-    else ::unsetenv("MLFLOW_TRACKING_URI");
-  }
-  std::optional<std::string> saved_;
-};
+// make_trackers reads no process environment: MLflow's variables come in TrackerSettings.
+class FactoryTest : public ::testing::Test {};
 
 }  // namespace
 
@@ -79,8 +70,9 @@ TEST_F(FactoryTest, MlflowWithoutATrackingUriSaysWhereToSetOne) {
 }
 
 TEST_F(FactoryTest, MlflowRejectsANonHttpUriNamingItsSource) {
-  ::setenv("MLFLOW_TRACKING_URI", "file:./mlruns", 1);
-  const auto err = error_of([] { make_trackers({"mlflow"}, {}); });
+  TrackerSettings s;
+  s.environment["MLFLOW_TRACKING_URI"] = "file:./mlruns";
+  const auto err = error_of([&] { make_trackers({"mlflow"}, s); });
   EXPECT_NE(err.find("'file:./mlruns' (from env MLFLOW_TRACKING_URI)"), std::string::npos) << err;
 }
 
@@ -100,23 +92,34 @@ TEST_F(FactoryTest, AllIncludesMlflowOnlyWhenItHasATrackingUri) {
             (std::vector<std::string>{"tensorboard", "wandb", "mlflow", "jsonl"}));
 }
 
-TEST_F(FactoryTest, RunDirIsLoggingDirSlashPrefixAndTimestamp) {
+TEST_F(FactoryTest, RunDirIsLoggingDirSlashRunName) {
   TrackerSettings s;
   s.logging_dir = "/tmp/logs";
-  s.run_name_prefix = "gpt-";
-  auto set = make_trackers({"jsonl"}, s);
-  EXPECT_TRUE(std::regex_match(set.run_name, std::regex(R"(gpt-\d{14})"))) << set.run_name;
-  EXPECT_EQ(set.run_dir, "/tmp/logs/" + set.run_name);
-}
-
-TEST_F(FactoryTest, AGivenRunNameIsUsedAsIs) {
-  TrackerSettings s;
-  s.logging_dir = "/tmp/logs";
-  s.run_name_prefix = "ignored-";
   s.run_name = "baseline";
   auto set = make_trackers({"jsonl"}, s);
   EXPECT_EQ(set.run_name, "baseline");
   EXPECT_EQ(set.run_dir, "/tmp/logs/baseline");
+}
+
+TEST_F(FactoryTest, AnEmptyRunNameIsRefused) {
+  TrackerSettings s;
+  s.run_name = "";
+  EXPECT_NE(error_of([&] { make_trackers({"jsonl"}, s); }).find("run_name"), std::string::npos);
+}
+
+// The defect it guards: the configuration expanded "all" to every tracker name before the
+// trackers saw it, so a job with log_with: all and no MLflow server failed for want of a
+// tracking URI, while worker/TRACKERS.md promises mlflow only when it has one.
+TEST_F(FactoryTest, LogWithAllFromTheConfigurationLeavesOutAnMlflowWithoutServer) {
+  const ResolvedConfig c = resolve_config(ConfigInputs::from_environment({{"ACCEL_LOG_WITH", "all"}}));
+  EXPECT_EQ(c.log_with(), std::vector<std::string>{"all"});
+  EXPECT_EQ(names(make_trackers(c.log_with(), {})), (std::vector<std::string>{"tensorboard", "wandb", "jsonl"}));
+  const ResolvedConfig with_uri = resolve_config(ConfigInputs::from_environment(
+      {{"ACCEL_LOG_WITH", "all"}, {"MLFLOW_TRACKING_URI", "http://127.0.0.1:5000"}}));
+  TrackerSettings s;
+  s.environment = with_uri.environment;
+  EXPECT_EQ(names(make_trackers(with_uri.log_with(), s)),
+            (std::vector<std::string>{"tensorboard", "wandb", "mlflow", "jsonl"}));
 }
 
 TEST_F(FactoryTest, RejectsARunNameThatIsAPath) {
@@ -124,19 +127,6 @@ TEST_F(FactoryTest, RejectsARunNameThatIsAPath) {
   s.run_name = "../escape";
   EXPECT_NE(error_of([&] { make_trackers({"jsonl"}, s); }).find("run_name: '../escape'"),
             std::string::npos);
-}
-
-TEST(TimestampedRunName, IsPrefixAndLocalTimeYYYYmmddHHMMSS) {
-  std::tm tm{};
-  tm.tm_year = 2026 - 1900;
-  tm.tm_mon = 0;
-  tm.tm_mday = 2;
-  tm.tm_hour = 3;
-  tm.tm_min = 4;
-  tm.tm_sec = 5;
-  tm.tm_isdst = -1;
-  const auto t = std::chrono::system_clock::from_time_t(std::mktime(&tm));
-  EXPECT_EQ(timestamped_run_name("run-", t), "run-20260102030405");
 }
 
 TEST(MlflowKey, ReplacesCharactersMlflowRejects) {

@@ -3,26 +3,24 @@
 // The C++ counterpart of Hugging Face Accelerate's Accelerator, on LibTorch:
 //
 //   accel::Accelerator acc(accel::AcceleratorOptions().mixed_precision("bf16"));
-//   auto model = MyModel(); torch::optim::AdamW opt(model->parameters(), 3e-4);
-//   acc.prepare(*model, opt);                       // device, DDP, resume from a checkpoint
-//   for (int64_t epoch = acc.epoch(); epoch < epochs; ++epoch) {
-//     acc.begin_epoch(epoch, batches_per_epoch);
-//     for (int64_t b = acc.batch_in_epoch(); b < batches_per_epoch; ++b) {
-//       auto scope = acc.accumulate();              // sync only on window boundaries
-//       torch::Tensor loss;
-//       { auto ac = acc.autocast(); loss = model->forward(x, y); }
-//       acc.backward(loss);                          // scaled by the real window size
-//       if (acc.sync_gradients()) acc.clip_grad_norm(1.0);
-//       acc.step();                                  // optimizer + scheduler, on boundaries only
-//       acc.log({{"loss", loss.item<double>()}});
-//     }
+//   GPT model(cfg);
+//   torch::optim::AdamW opt(model->parameters(), 3e-4);
+//   acc.prepare(model, opt);                      // device, DDP, resume from a checkpoint
+//   accel::Batches batches(acc, dataset.size(), 8);  // this rank's shard, epochs, resume point
+//   for (const auto& mb : batches.until(steps)) {
+//     auto scope = acc.accumulate();              // one micro-batch; autocast; sync on boundaries
+//     auto loss = model->loss(data.get(mb.indices).to(acc.device()));
+//     acc.backward(loss);                         // scaled by the real window size
+//     acc.clip_grad_norm(1.0);                    // on synchronised gradients only
+//     if (acc.step()) acc.log({{"loss", loss.item<double>()}});  // optimizer + scheduler
 //   }
 //   acc.end_training();
 //
 // Configuration: every setting resolves as built-in default < config file < ACCEL_* env <
 // `accel launch` flags < AcceleratorOptions (code); the main process prints where each value
 // came from (see worker/CONFIG.md). Collective methods (prepare, save_state, load_state,
-// wait_for_everyone, gather, reduce, step on boundaries) must be called by every rank.
+// wait_for_everyone, gather, reduce, main_process_first, step on boundaries) must be called by
+// every rank.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -34,17 +32,41 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "accel/autocast_scope.h"
 #include "accel/config.h"
+#include "accel/data.h"
 
 namespace accel {
 
 class AccumulateScope;
-class AutocastScope;
 
 enum class ReduceOp { Sum, Mean, Max, Min };
+
+// A hyperparameter for the trackers: a number, a boolean or text, written as it is
+// (init_trackers(project, {{"lr", 3e-4}, {"layers", 12}, {"precision", "bf16"}})).
+class HParam {
+ public:
+  HParam(const char* v) : text_(v) {}
+  HParam(std::string v) : text_(std::move(v)) {}
+  HParam(bool v) : text_(v ? "true" : "false") {}
+  template <class T, std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, int> = 0>
+  HParam(T v) {
+    std::ostringstream o;
+    o.precision(17);
+    o << v;
+    text_ = o.str();
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+};
+using Hyperparameters = std::map<std::string, HParam>;
 
 class Accelerator {
  public:
@@ -73,25 +95,41 @@ class Accelerator {
   // synchronisation (bucketed all-reduce overlapped with backward), and, when a complete
   // checkpoint exists in checkpoint_dir, resumes from the newest one (model, optimizer,
   // scheduler, scaler, RNG, counters, data position). The optimizer must hold the model's
-  // parameters. Call once, on every rank.
+  // parameters. Call once, on every rank. Takes the module or its holder (GPT, not *GPT).
   void prepare(torch::nn::Module& model, torch::optim::Optimizer& optimizer,
                torch::optim::LRScheduler* scheduler = nullptr);
+  template <class M>
+  void prepare(torch::nn::ModuleHolder<M>& model, torch::optim::Optimizer& optimizer,
+               torch::optim::LRScheduler* scheduler = nullptr) {
+    prepare(*model, optimizer, scheduler);
+  }
+  template <class M>
+  void prepare(torch::nn::ModuleHolder<M>& model, torch::optim::Optimizer& optimizer,
+               torch::optim::LRScheduler& scheduler) {
+    prepare(*model, optimizer, &scheduler);
+  }
 
   // --- the training step ----------------------------------------------------------------
   // Marks where the data is: training resumes at (epoch(), batch_in_epoch()). With the number
   // of micro-batches in the epoch known, the last accumulation window may be short, and its
-  // loss is scaled by its real size.
+  // loss is scaled by its real size. accel::Batches calls it; a program with its own data
+  // order calls it at the start of every epoch.
   void begin_epoch(int64_t epoch, int64_t num_batches = -1);
-  // One micro-batch. Gradients are all-reduced only on the last micro-batch of a window.
+  // One micro-batch, for the scope's lifetime: the forward pass runs under autocast for this
+  // process's device and precision (nothing for "no"); gradients are all-reduced only on the
+  // last micro-batch of a window.
   [[nodiscard]] AccumulateScope accumulate();
-  // Autocast for this process's device and precision (no-op for "no").
+  // Autocast alone, for code outside an accumulate() scope (evaluation).
   [[nodiscard]] AutocastScope autocast() const;
-  // loss / window size (fp32), scaled for fp16, then backward. Returns the unscaled loss.
+  // loss / window size (fp32), scaled for fp16, then backward, outside autocast. Returns the
+  // unscaled loss.
   torch::Tensor backward(const torch::Tensor& loss);
   // True on the last micro-batch of a window (gradients are synchronised in this step).
   bool sync_gradients() const;
-  // Clips the prepared model's gradients (unscaling first under fp16). Returns the total norm.
-  double clip_grad_norm(double max_norm, double norm_type = 2.0);
+  // On a synchronising micro-batch: clips the prepared model's gradients (unscaling first
+  // under fp16) and returns their total norm. On any other micro-batch it does nothing and
+  // returns nullopt: local gradients must not be clipped before they are all-reduced.
+  std::optional<double> clip_grad_norm(double max_norm, double norm_type = 2.0);
   // On a boundary: optimizer step (skipped under fp16 on inf/NaN), scheduler step (once, not
   // once per process), zero_grad, counters, periodic checkpoint, metrics, watchdog. Off a
   // boundary: nothing. Returns true when the optimizer stepped.
@@ -112,12 +150,18 @@ class Accelerator {
   torch::Tensor reduce(const torch::Tensor& t, ReduceOp op = ReduceOp::Sum);
   // Main process runs f first, then the others (e.g. to download or tokenize once).
   void main_process_first(const std::function<void()>& f);
-  // Prints on the main process (print_scope=global) or on each node's first process (node).
-  void print(const std::string& message) const;
+  // Prints its arguments, streamed like std::cout << a << b, as one line on the main process
+  // (print_scope=global) or on each node's first process (node): acc.print("step ", n, " loss ", l).
+  template <class... Args>
+  void print(const Args&... args) const {
+    if (!speaks()) return;
+    std::ostringstream line;
+    (line << ... << args);
+    print_line(line.str());
+  }
 
   // --- trackers -------------------------------------------------------------------------
-  void init_trackers(const std::string& project_name,
-                     const std::map<std::string, std::string>& hyperparameters = {});
+  void init_trackers(const std::string& project_name, const Hyperparameters& hyperparameters = {});
   // Only the main process writes; step defaults to completed_steps().
   void log(const std::map<std::string, double>& values, std::optional<int64_t> step = {});
   // Flushes trackers and stops metrics; returns 0. Called by the destructor if not before.
@@ -137,21 +181,24 @@ class Accelerator {
   struct Impl;
 
  private:
+  bool speaks() const;  // whether print() prints on this process
+  void print_line(const std::string& line) const;
   std::unique_ptr<Impl> impl_;
   friend class AccumulateScope;
 };
 
-// Returned by Accelerator::accumulate(); ends the micro-batch when destroyed.
+// Returned by Accelerator::accumulate(); ends the micro-batch (and its autocast) when destroyed.
 class AccumulateScope {
  public:
-  explicit AccumulateScope(Accelerator::Impl* impl) : impl_(impl) {}
-  AccumulateScope(AccumulateScope&& o) noexcept : impl_(o.impl_) { o.impl_ = nullptr; }
+  AccumulateScope(Accelerator::Impl* impl, std::unique_ptr<AutocastScope> autocast);
+  AccumulateScope(AccumulateScope&& o) noexcept;
   AccumulateScope(const AccumulateScope&) = delete;
   AccumulateScope& operator=(const AccumulateScope&) = delete;
   ~AccumulateScope();
 
  private:
   Accelerator::Impl* impl_;
+  std::unique_ptr<AutocastScope> autocast_;
 };
 
 // Runs a training program's body, mapping failures to the documented exit codes
@@ -160,5 +207,3 @@ class AccumulateScope {
 int run_main(const std::function<void()>& body);
 
 }  // namespace accel
-
-#include "accel/autocast_scope.h"

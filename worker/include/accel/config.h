@@ -34,6 +34,36 @@ class App;
 
 namespace accel {
 
+// The C++ types of keys.def's kinds: setter argument and accessor result.
+#define ACCEL_CONFIG_ARG_Int int
+#define ACCEL_CONFIG_ARG_Bool bool
+#define ACCEL_CONFIG_ARG_Text const std::string&
+#define ACCEL_CONFIG_ARG_Choice const std::string&
+#define ACCEL_CONFIG_ARG_GpuIds const std::string&
+#define ACCEL_CONFIG_ARG_List const std::vector<std::string>&
+#define ACCEL_CONFIG_RESULT_Int int
+#define ACCEL_CONFIG_RESULT_Bool bool
+#define ACCEL_CONFIG_RESULT_Text std::string
+#define ACCEL_CONFIG_RESULT_Choice std::string
+#define ACCEL_CONFIG_RESULT_GpuIds std::string
+#define ACCEL_CONFIG_RESULT_List std::vector<std::string>
+
+// Who this process is in the job: what `accel launch` (and torchrun) put in each rank's
+// environment. Without them: a job of one process.
+struct RankIdentity {
+  int world_size = 1;        // WORLD_SIZE
+  int rank = 0;              // RANK, 0 <= rank < world_size
+  int local_rank = 0;        // LOCAL_RANK (default: rank)
+  int local_world_size = 1;  // LOCAL_WORLD_SIZE (default: world_size)
+  int node_rank = 0;         // NODE_RANK
+  std::string master_addr;   // MASTER_ADDR (default: the main_process_ip key)
+  int master_port = 0;       // MASTER_PORT (default: the main_process_port key)
+};
+
+// The environment variables other than ACCEL_* that libaccel honours, each with what it does
+// (worker/CONFIG.md lists them): device selection, Gloo's interface, MLflow's own settings.
+const std::vector<std::pair<std::string, std::string>>& honoured_environment_variables();
+
 // The five layers, lowest precedence first.
 enum class ConfigSource { Default, ConfigFile, Environment, LaunchFlag, Code };
 // "default", "config file", "environment variable", "launch flag", "code".
@@ -69,46 +99,21 @@ struct ResolvedConfig {
   // The source in words (ResolvedValue::describe()).
   std::string origin_of(const std::string& key) const;
 
-  // Typed accessors, one per key.
-  std::string mixed_precision() const;
-  int gradient_accumulation_steps() const;
-  int num_processes() const;
-  int num_machines() const;
-  int machine_rank() const;
-  std::string main_process_ip() const;
-  int main_process_port() const;
-  std::string gpu_ids() const;           // "all" or "0,1"
-  std::vector<int> gpu_id_list() const;  // {} for "all"
-  bool cpu() const;
-  int gpus_per_node() const;  // 0 = no GPU required
-  bool allow_tf32() const;
-  int num_cpu_threads_per_process() const;
-  std::string backend() const;
-  int pg_timeout_seconds() const;
-  int rendezvous_timeout_seconds() const;
-  int flight_recorder_entries() const;      // 0 = no NCCL flight recorder
-  std::string flight_recorder_dir() const;
-  int ddp_bucket_cap_mb() const;
-  bool ddp_gradient_as_bucket_view() const;
-  bool ddp_static_graph() const;
-  bool ddp_find_unused_parameters() const;
-  // The tracker names; "all" is expanded to every known tracker.
-  std::vector<std::string> log_with() const;
-  std::string project_dir() const;
-  std::string logging_dir() const;
-  std::string run_name_prefix() const;
-  std::string run_name() const;  // "" means derive_run_name(run_name_prefix(), now)
-  std::string checkpoint_dir() const;
-  int checkpoint_every_steps() const;
-  int checkpoint_keep() const;
-  int stall_timeout_seconds() const;
-  int seed() const;
-  int metrics_port() const;
-  std::string metrics_host() const;  // "" = every interface
-  std::string print_scope() const;
-  std::string job_name() const;
-  std::string job_namespace() const;
-  int restart_count() const;
+  // Typed accessors, one per key of keys.def (e.g. `int seed() const;`, `bool cpu() const;`,
+  // `std::vector<std::string> log_with() const;`, where "all" stays "all": make_trackers
+  // decides what it includes).
+#define ACCEL_KEY(key, kind, ...) ACCEL_CONFIG_RESULT_##kind key() const;
+#include "accel/config/keys.def"
+#undef ACCEL_KEY
+  std::vector<int> gpu_id_list() const;  // gpu_ids() as numbers; {} for "all"
+
+  // What libaccel reads of the environment besides the keys, resolved here so that nothing
+  // else reads the process environment:
+  RankIdentity identity;  // WORLD_SIZE, RANK, LOCAL_RANK, ... (accel launch, torchrun)
+  // ACCEL_TRACKER_<TYPE>_<SETTING> of the env contract: type ("mlflow") -> setting -> value.
+  std::map<std::string, std::map<std::string, std::string>> tracker_settings;
+  // The other variables libaccel honours, as found (honoured_environment_variables()).
+  std::map<std::string, std::string> environment;
 };
 
 // Layer 5: what the training program sets in code, LibTorch style:
@@ -118,43 +123,10 @@ struct ResolvedConfig {
 // "code (AcceleratorOptions::<key>)").
 class AcceleratorOptions {
  public:
-  AcceleratorOptions& mixed_precision(const std::string& v);
-  AcceleratorOptions& gradient_accumulation_steps(int v);
-  AcceleratorOptions& num_processes(int v);
-  AcceleratorOptions& num_machines(int v);
-  AcceleratorOptions& machine_rank(int v);
-  AcceleratorOptions& main_process_ip(const std::string& v);
-  AcceleratorOptions& main_process_port(int v);
-  AcceleratorOptions& gpu_ids(const std::string& v);
-  AcceleratorOptions& cpu(bool v);
-  AcceleratorOptions& gpus_per_node(int v);
-  AcceleratorOptions& allow_tf32(bool v);
-  AcceleratorOptions& num_cpu_threads_per_process(int v);
-  AcceleratorOptions& backend(const std::string& v);
-  AcceleratorOptions& pg_timeout_seconds(int v);
-  AcceleratorOptions& rendezvous_timeout_seconds(int v);
-  AcceleratorOptions& flight_recorder_entries(int v);
-  AcceleratorOptions& flight_recorder_dir(const std::string& v);
-  AcceleratorOptions& ddp_bucket_cap_mb(int v);
-  AcceleratorOptions& ddp_gradient_as_bucket_view(bool v);
-  AcceleratorOptions& ddp_static_graph(bool v);
-  AcceleratorOptions& ddp_find_unused_parameters(bool v);
-  AcceleratorOptions& log_with(const std::vector<std::string>& trackers);
-  AcceleratorOptions& project_dir(const std::string& v);
-  AcceleratorOptions& logging_dir(const std::string& v);
-  AcceleratorOptions& run_name_prefix(const std::string& v);
-  AcceleratorOptions& run_name(const std::string& v);
-  AcceleratorOptions& checkpoint_dir(const std::string& v);
-  AcceleratorOptions& checkpoint_every_steps(int v);
-  AcceleratorOptions& checkpoint_keep(int v);
-  AcceleratorOptions& stall_timeout_seconds(int v);
-  AcceleratorOptions& seed(int v);
-  AcceleratorOptions& metrics_port(int v);
-  AcceleratorOptions& metrics_host(const std::string& v);
-  AcceleratorOptions& print_scope(const std::string& v);
-  AcceleratorOptions& job_name(const std::string& v);
-  AcceleratorOptions& job_namespace(const std::string& v);
-  AcceleratorOptions& restart_count(int v);
+  // One chained setter per key of keys.def, e.g. `AcceleratorOptions& seed(int v);`.
+#define ACCEL_KEY(key, kind, ...) AcceleratorOptions& key(ACCEL_CONFIG_ARG_##kind v);
+#include "accel/config/keys.def"
+#undef ACCEL_KEY
 
   // Any key by name (e.g. from the program's own flags). Throws ConfigError for a key that
   // does not exist; the value is checked by resolve_config.
@@ -179,6 +151,8 @@ struct ConfigInputs {
   std::map<std::string, std::string> env;  // layer 3 (+ ACCEL_CONFIG_FILE, XDG/HOME)
   std::map<std::string, std::string> launch_flags;  // layer 4: key -> raw value
   std::map<std::string, std::string> code;          // layer 5: key -> raw value
+  // The start time, for the run name when run_name is empty (derive_run_name).
+  std::time_t now = std::time(nullptr);
 
   // `env` as layer 3; launch flags read back from its ACCEL_LAUNCH_* (and
   // ACCEL_LAUNCH_CONFIG_FILE); code layer and explicit config file from `options` (a config

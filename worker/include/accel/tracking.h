@@ -95,10 +95,14 @@ class Tracker {
 // Unknown keys are rejected (naming the key and the tracker) so that typos do not pass.
 struct TrackerSettings {
   std::string logging_dir = ".";
-  std::string run_name_prefix;
-  std::string run_name;  // empty: <run_name_prefix><YYYYmmddHHMMSS> (local time)
+  // The run's folder name below logging_dir (required; the configuration resolves one: the
+  // run_name key, or run_name_prefix + the UTC start time).
+  std::string run_name = "run";
   std::string project;
   std::map<std::string, std::map<std::string, std::string>> per_tracker;  // type -> key -> value
+  // The process environment variables trackers honour (MLFLOW_TRACKING_URI, _TOKEN, _USERNAME,
+  // _PASSWORD, _INSECURE_TLS), as ResolvedConfig::environment has them.
+  std::map<std::string, std::string> environment;
 };
 
 // The trackers of one run and where the run lives.
@@ -111,11 +115,9 @@ struct TrackerSet {
 // Builds the trackers named in log_with ("tensorboard", "wandb", "mlflow", "jsonl", "all"
 // = every one of them whose required settings are present; duplicates collapse). Nothing is
 // written yet. Throws std::invalid_argument naming the bad entry or setting (e.g. an unknown
-// tracker type, an unknown setting key, mlflow without a tracking URI).
+// tracker type, an unknown setting key, mlflow without a tracking URI, an empty run name).
 TrackerSet make_trackers(const std::vector<std::string>& log_with, const TrackerSettings& settings);
 
-// The run name for a prefix and a time: "<prefix><YYYYmmddHHMMSS>" in local time.
-std::string timestamped_run_name(const std::string& prefix, std::chrono::system_clock::time_point t);
 
 // How the hub queues and retries.
 struct HubOptions {

@@ -33,7 +33,7 @@ class TrainingMetrics {
   int port() const;  // the bound port, or -1
 
   void set_total_steps(int64_t total);
-  void set_restarts(int64_t restarts);
+  void set_attempt(int64_t attempt);  // ACCEL_RESTART_COUNT: gang starts before this one
   // samples/tokens: what THIS rank processed in the step (job totals are sums over ranks).
   void step_completed(int64_t step, double step_seconds, int64_t samples, int64_t tokens);
   void observe_data_wait(double seconds);

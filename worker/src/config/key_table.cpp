@@ -1,6 +1,8 @@
 // key_table.cpp — the configuration keys (see accel/config/key_table.h and worker/CONFIG.md).
 #include "accel/config/key_table.h"
 
+#include "accel/api/acceljob.h"
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -34,183 +36,102 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
   return out;
 }
 
+// --- the builders keys.def is written in ---------------------------------------------------
+constexpr std::int64_t kMax = INT32_MAX;
+
+struct Key {
+  KeySpec k;
+  Key& help(std::string h) {
+    k.help = std::move(h);
+    return *this;
+  }
+  Key& ask(std::string q) {
+    k.question = std::move(q);
+    return *this;
+  }
+  Key& when(std::function<bool(const Values&)> f) {
+    k.ask_if = std::move(f);
+    return *this;
+  }
+  Key& derived(std::string derivation) {
+    k.derived_default = std::move(derivation);
+    k.default_value.clear();
+    return *this;
+  }
+  Key& empty_ok() {
+    k.allow_empty = true;
+    return *this;
+  }
+};
+
+Key Int(std::int64_t def, std::int64_t min, std::int64_t max = kMax) {
+  Key b;
+  b.k.type = KeyType::Int;
+  b.k.default_value = std::to_string(def);
+  b.k.min_value = min;
+  b.k.max_value = max;
+  return b;
+}
+Key Bool(bool def) {
+  Key b;
+  b.k.type = KeyType::Bool;
+  b.k.default_value = def ? "true" : "false";
+  return b;
+}
+Key Text(std::string def) {
+  Key b;
+  b.k.type = KeyType::String;
+  b.k.default_value = std::move(def);
+  return b;
+}
+Key Choice(std::string def, std::vector<std::string> choices) {
+  Key b;
+  b.k.type = KeyType::Choice;
+  b.k.default_value = std::move(def);
+  b.k.choices = std::move(choices);
+  return b;
+}
+Key List(std::vector<std::string> choices) {
+  Key b;
+  b.k.type = KeyType::List;
+  b.k.choices = std::move(choices);
+  return b;
+}
+Key GpuIds(std::string def) {
+  Key b;
+  b.k.type = KeyType::GpuIds;
+  b.k.default_value = std::move(def);
+  return b;
+}
+
+// Conditions of `accel config`'s questions.
 bool more_than_one_machine(const Values& v) {
   auto it = v.find("num_machines");
   return it != v.end() && it->second != "1";
 }
-
-// Builders keep the table below readable: one entry per key.
-KeySpec boolean(std::string name, bool def, std::string help, std::string question = "") {
-  KeySpec k;
-  k.name = std::move(name);
-  k.type = KeyType::Bool;
-  k.default_value = def ? "true" : "false";
-  k.help = std::move(help);
-  k.question = std::move(question);
-  return k;
+bool unless_cpu(const Values& v) {
+  auto it = v.find("cpu");
+  return it == v.end() || it->second != "true";
+}
+bool when_checkpointing(const Values& v) {
+  auto it = v.find("checkpoint_every_steps");
+  return it != v.end() && it->second != "0";
 }
 
-KeySpec integer(std::string name, std::int64_t def, std::int64_t min, std::int64_t max,
-                std::string help, std::string question = "") {
-  KeySpec k;
-  k.name = std::move(name);
-  k.type = KeyType::Int;
-  k.default_value = std::to_string(def);
-  k.min_value = min;
-  k.max_value = max;
-  k.help = std::move(help);
-  k.question = std::move(question);
-  return k;
-}
-
-KeySpec text(std::string name, std::string def, bool allow_empty, std::string help,
-             std::string question = "") {
-  KeySpec k;
-  k.name = std::move(name);
-  k.type = KeyType::String;
-  k.default_value = std::move(def);
-  k.allow_empty = allow_empty;
-  k.help = std::move(help);
-  k.question = std::move(question);
-  return k;
-}
-
-KeySpec choice(std::string name, std::string def, std::vector<std::string> choices,
-               std::string help, std::string question = "") {
-  KeySpec k;
-  k.name = std::move(name);
-  k.type = KeyType::Choice;
-  k.default_value = std::move(def);
-  k.choices = std::move(choices);
-  k.help = std::move(help);
-  k.question = std::move(question);
-  return k;
-}
-
-KeySpec with_ask_if(KeySpec k, std::function<bool(const Values&)> f) {
-  k.ask_if = std::move(f);
-  return k;
-}
-
-KeySpec derived(KeySpec k, std::string derivation) {
-  k.derived_default = std::move(derivation);
-  k.default_value.clear();
-  return k;
+// The tracker types, as the AccelJob API names them (api::TrackerType).
+std::vector<std::string> tracker_names() {
+  std::vector<std::string> names;
+  for (api::TrackerType t : api::all_tracker_types()) names.push_back(api::to_string(t));
+  return names;
 }
 
 std::vector<KeySpec> build_table() {
-  constexpr std::int64_t kMax = INT32_MAX;
   std::vector<KeySpec> t;
-  // --- where and how many processes ---------------------------------------------------------
-  t.push_back(integer("num_machines", 1, 1, kMax, "Machines (nodes) in the job",
-                      "How many machines will the job use?"));
-  t.push_back(with_ask_if(
-      integer("machine_rank", 0, 0, kMax, "This machine's rank, 0-based, below num_machines",
-              "What is the rank of this machine (0 for the main one)?"),
-      more_than_one_machine));
-  t.push_back(with_ask_if(
-      text("main_process_ip", "127.0.0.1", false, "Address of the rank-0 machine (rendezvous host)",
-           "What is the IP address of the main machine?"),
-      more_than_one_machine));
-  t.push_back(with_ask_if(
-      integer("main_process_port", 29500, 0, 65535,
-              "Rendezvous TCP port on the main machine; 0 picks a free port (one machine only)",
-              "Which port should the main machine listen on?"),
-      more_than_one_machine));
-  t.push_back(integer("num_processes", 1, 1, kMax, "Processes to start on this machine",
-                      "How many processes should run on this machine (usually one per GPU)?"));
-  t.push_back(
-      boolean("cpu", false, "Train on CPU even when a GPU is present", "Train on CPU only?"));
-  {
-    KeySpec k;
-    k.name = "gpu_ids";
-    k.type = KeyType::GpuIds;
-    k.default_value = "all";
-    k.help = "GPUs this machine may use: all, or comma-separated indices (0,1)";
-    k.question = "Which GPUs should be used (all, or indices like 0,1)?";
-    k.ask_if = [](const Values& v) {
-      auto it = v.find("cpu");
-      return it == v.end() || it->second != "true";
-    };
-    t.push_back(k);
-  }
-  t.push_back(integer("gpus_per_node", 0, 0, kMax,
-                      "CUDA devices this node must have (the operator sets it from "
-                      "spec.gpusPerNode); > 0 makes a missing GPU a configuration error"));
-  t.push_back(boolean("allow_tf32", false,
-                      "Use TF32 tensor cores for float32 matmuls and convolutions on CUDA"));
-  t.push_back(integer("num_cpu_threads_per_process", 0, 0, kMax,
-                      "CPU threads per process (OMP_NUM_THREADS); 0 = cores / processes"));
-  t.push_back(choice("backend", "auto", {"auto", "nccl", "gloo"},
-                     "Process-group backend; auto = nccl on GPU, gloo on CPU"));
-  t.push_back(integer("pg_timeout_seconds", 1800, 1, kMax,
-                      "Timeout of one collective operation, in seconds"));
-  t.push_back(integer("rendezvous_timeout_seconds", 300, 1, kMax,
-                      "How long ranks wait for each other at start-up, in seconds"));
-  t.push_back(integer("flight_recorder_entries", 2000, 0, kMax,
-                      "NCCL flight recorder: collectives each rank remembers and dumps on a "
-                      "timeout; 0 = off"));
-  t.push_back(derived(text("flight_recorder_dir", "", false,
-                           "Where NCCL flight-recorder dumps go (attempt_<N>/rank_<R>)"),
-                      "<project_dir>/flight_recorder"));
-  // --- the training step -------------------------------------------------------------------
-  t.push_back(choice("mixed_precision", "no", {"no", "fp16", "bf16"},
-                     "Mixed precision: no, fp16 (with loss scaling) or bf16",
-                     "Which mixed precision (no, fp16, bf16)?"));
-  t.push_back(integer("gradient_accumulation_steps", 1, 1, kMax, "Micro-batches per optimizer step",
-                      "How many micro-batches should be accumulated per optimizer step?"));
-  t.push_back(integer("ddp_bucket_cap_mb", 25, 1, kMax, "DDP gradient bucket size, in MiB"));
-  t.push_back(boolean("ddp_gradient_as_bucket_view", false,
-                      "Let gradients be views into DDP buckets (saves a copy and memory)"));
-  t.push_back(boolean("ddp_static_graph", false,
-                      "The model's graph and used parameters never change between steps"));
-  t.push_back(boolean("ddp_find_unused_parameters", false,
-                      "Look for parameters that get no gradient in a step (slower)"));
-  t.push_back(integer("seed", 42, 0, kMax, "Random seed of every rank"));
-  // --- logging, checkpoints, supervision ---------------------------------------------------
-  {
-    KeySpec k;
-    k.name = "log_with";
-    k.type = KeyType::List;
-    k.choices = {"tensorboard", "wandb", "mlflow", "jsonl"};
-    k.help = "Trackers: comma-separated tensorboard, wandb, mlflow, jsonl, or all; empty = none";
-    k.question =
-        "Which trackers should log metrics (tensorboard, wandb, mlflow, jsonl, all; "
-        "empty for none)?";
-    t.push_back(k);
-  }
-  t.push_back(text("project_dir", ".", false, "Base directory for logs and checkpoints",
-                   "Which project directory should hold logs and checkpoints?"));
-  t.push_back(
-      derived(text("logging_dir", "", false, "Tracker output directory"), "<project_dir>/logs"));
-  t.push_back(text("run_name_prefix", "", true, "Prefix of the generated run name"));
-  t.push_back(text("run_name", "", true,
-                   "Run name for trackers; empty = run_name_prefix + UTC YYYYmmddHHMMSS"));
-  t.push_back(derived(text("checkpoint_dir", "", false, "Checkpoint directory"),
-                      "<project_dir>/checkpoints"));
-  t.push_back(integer("checkpoint_every_steps", 0, 0, kMax,
-                      "Save a checkpoint every N optimizer steps; 0 = off",
-                      "Save a checkpoint every how many optimizer steps (0 = never)?"));
-  t.push_back(with_ask_if(integer("checkpoint_keep", 3, 1, kMax, "Checkpoints to keep",
-                                  "How many checkpoints should be kept?"),
-                          [](const Values& v) {
-                            auto it = v.find("checkpoint_every_steps");
-                            return it != v.end() && it->second != "0";
-                          }));
-  t.push_back(integer("stall_timeout_seconds", 0, 0, kMax,
-                      "Fail the job when no step completes for this long, in seconds; 0 = off",
-                      "Fail when no step completes for how many seconds (0 = never)?"));
-  t.push_back(integer("metrics_port", 0, 0, 65535,
-                      "Prometheus /metrics port of local rank 0 (rank r uses port + r); 0 = off"));
-  t.push_back(text("metrics_host", "", true,
-                   "Address the /metrics server binds (e.g. the pod IP); empty = all interfaces"));
-  t.push_back(choice("print_scope", "global", {"global", "node"},
-                     "Accelerator::print on the main process only (global) or once per node"));
-  // --- set by the operator -----------------------------------------------------------------
-  t.push_back(text("job_name", "", true, "AccelJob name (set by the operator)"));
-  t.push_back(text("job_namespace", "", true, "AccelJob namespace (set by the operator)"));
-  t.push_back(integer("restart_count", 0, 0, kMax,
-                      "How many times the job was restarted (set by the operator)"));
+#define ACCEL_KEY(key, kind, ...) \
+  t.push_back((__VA_ARGS__).k);   \
+  t.back().name = #key;
+#include "accel/config/keys.def"
+#undef ACCEL_KEY
   return t;
 }
 

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 #include "accel/config.h"
@@ -122,63 +123,37 @@ std::vector<std::string> ResolvedConfig::get_list(const std::string& key) const 
 ConfigSource ResolvedConfig::source_of(const std::string& key) const { return at(key).source; }
 std::string ResolvedConfig::origin_of(const std::string& key) const { return at(key).describe(); }
 
-std::string ResolvedConfig::mixed_precision() const { return get_string("mixed_precision"); }
-int ResolvedConfig::gradient_accumulation_steps() const {
-  return get_int("gradient_accumulation_steps");
-}
-int ResolvedConfig::num_processes() const { return get_int("num_processes"); }
-int ResolvedConfig::num_machines() const { return get_int("num_machines"); }
-int ResolvedConfig::machine_rank() const { return get_int("machine_rank"); }
-std::string ResolvedConfig::main_process_ip() const { return get_string("main_process_ip"); }
-int ResolvedConfig::main_process_port() const { return get_int("main_process_port"); }
-std::string ResolvedConfig::gpu_ids() const { return get_string("gpu_ids"); }
+#define ACCEL_CONFIG_GET_Int get_int
+#define ACCEL_CONFIG_GET_Bool get_bool
+#define ACCEL_CONFIG_GET_Text get_string
+#define ACCEL_CONFIG_GET_Choice get_string
+#define ACCEL_CONFIG_GET_GpuIds get_string
+#define ACCEL_CONFIG_GET_List get_list
+#define ACCEL_KEY(key, kind, ...) \
+  ACCEL_CONFIG_RESULT_##kind ResolvedConfig::key() const { return ACCEL_CONFIG_GET_##kind(#key); }
+#include "accel/config/keys.def"
+#undef ACCEL_KEY
+
 std::vector<int> ResolvedConfig::gpu_id_list() const {
   std::vector<int> ids;
   if (gpu_ids() == "all") return ids;
   for (const auto& s : get_list("gpu_ids")) ids.push_back(std::stoi(s));
   return ids;
 }
-bool ResolvedConfig::cpu() const { return get_bool("cpu"); }
-int ResolvedConfig::num_cpu_threads_per_process() const {
-  return get_int("num_cpu_threads_per_process");
+
+const std::vector<std::pair<std::string, std::string>>& honoured_environment_variables() {
+  static const std::vector<std::pair<std::string, std::string>> vars = {
+      {"CUDA_VISIBLE_DEVICES", "which GPUs CUDA shows this process (rank r takes cuda:LOCAL_RANK)"},
+      {"NVIDIA_VISIBLE_DEVICES", "which GPUs the container runtime exposed; void/none: none"},
+      {"GLOO_SOCKET_IFNAME", "the network interface Gloo uses"},
+      {"MLFLOW_TRACKING_URI", "MLflow server, when the tracker has no tracking_uri setting"},
+      {"MLFLOW_TRACKING_TOKEN", "MLflow bearer token"},
+      {"MLFLOW_TRACKING_USERNAME", "MLflow basic-auth user"},
+      {"MLFLOW_TRACKING_PASSWORD", "MLflow basic-auth password"},
+      {"MLFLOW_TRACKING_INSECURE_TLS", "true: do not verify the MLflow server's certificate"},
+  };
+  return vars;
 }
-std::string ResolvedConfig::backend() const { return get_string("backend"); }
-int ResolvedConfig::pg_timeout_seconds() const { return get_int("pg_timeout_seconds"); }
-int ResolvedConfig::rendezvous_timeout_seconds() const {
-  return get_int("rendezvous_timeout_seconds");
-}
-int ResolvedConfig::ddp_bucket_cap_mb() const { return get_int("ddp_bucket_cap_mb"); }
-bool ResolvedConfig::ddp_gradient_as_bucket_view() const {
-  return get_bool("ddp_gradient_as_bucket_view");
-}
-bool ResolvedConfig::ddp_static_graph() const { return get_bool("ddp_static_graph"); }
-bool ResolvedConfig::ddp_find_unused_parameters() const {
-  return get_bool("ddp_find_unused_parameters");
-}
-std::vector<std::string> ResolvedConfig::log_with() const {
-  auto items = get_list("log_with");
-  if (items.size() == 1 && items[0] == "all") return find_config_key("log_with")->choices;
-  return items;
-}
-std::string ResolvedConfig::project_dir() const { return get_string("project_dir"); }
-std::string ResolvedConfig::logging_dir() const { return get_string("logging_dir"); }
-std::string ResolvedConfig::run_name_prefix() const { return get_string("run_name_prefix"); }
-std::string ResolvedConfig::run_name() const { return get_string("run_name"); }
-std::string ResolvedConfig::checkpoint_dir() const { return get_string("checkpoint_dir"); }
-int ResolvedConfig::checkpoint_every_steps() const { return get_int("checkpoint_every_steps"); }
-int ResolvedConfig::checkpoint_keep() const { return get_int("checkpoint_keep"); }
-int ResolvedConfig::stall_timeout_seconds() const { return get_int("stall_timeout_seconds"); }
-int ResolvedConfig::seed() const { return get_int("seed"); }
-int ResolvedConfig::metrics_port() const { return get_int("metrics_port"); }
-std::string ResolvedConfig::metrics_host() const { return get_string("metrics_host"); }
-int ResolvedConfig::gpus_per_node() const { return get_int("gpus_per_node"); }
-bool ResolvedConfig::allow_tf32() const { return get_bool("allow_tf32"); }
-int ResolvedConfig::flight_recorder_entries() const { return get_int("flight_recorder_entries"); }
-std::string ResolvedConfig::flight_recorder_dir() const { return get_string("flight_recorder_dir"); }
-std::string ResolvedConfig::print_scope() const { return get_string("print_scope"); }
-std::string ResolvedConfig::job_name() const { return get_string("job_name"); }
-std::string ResolvedConfig::job_namespace() const { return get_string("job_namespace"); }
-int ResolvedConfig::restart_count() const { return get_int("restart_count"); }
 
 // --- cross-key rules and derived defaults ----------------------------------------------------
 
@@ -208,11 +183,70 @@ void check_cross_key(const std::map<std::string, ResolvedValue>& v) {
   }
 }
 
-void apply_derived_defaults(std::map<std::string, ResolvedValue>& values) {
+RankIdentity resolve_identity(const std::map<std::string, std::string>& env, const std::string& main_ip,
+                              int main_port) {
+  auto number = [&](const char* name, int fallback) {
+    auto it = env.find(name);
+    if (it == env.end() || it->second.empty()) return fallback;
+    std::size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(it->second, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != it->second.size() || v < 0)
+      throw ConfigError(std::string(name) + ": '" + it->second +
+                        "' from the environment is not a non-negative integer");
+    return v;
+  };
+  RankIdentity id;
+  id.world_size = std::max(1, number("WORLD_SIZE", 1));
+  id.rank = number("RANK", 0);
+  id.local_rank = number("LOCAL_RANK", id.rank);
+  id.local_world_size = number("LOCAL_WORLD_SIZE", id.world_size);
+  id.node_rank = number("NODE_RANK", 0);
+  auto addr = env.find("MASTER_ADDR");
+  id.master_addr = addr != env.end() && !addr->second.empty() ? addr->second : main_ip;
+  id.master_port = number("MASTER_PORT", main_port);
+  if (id.rank >= id.world_size)
+    throw ConfigError("RANK " + std::to_string(id.rank) + " from the environment is outside WORLD_SIZE " +
+                      std::to_string(id.world_size));
+  if (id.local_rank >= id.local_world_size)
+    throw ConfigError("LOCAL_RANK " + std::to_string(id.local_rank) +
+                      " from the environment is outside LOCAL_WORLD_SIZE " + std::to_string(id.local_world_size));
+  return id;
+}
+
+std::map<std::string, std::map<std::string, std::string>> tracker_settings_from(
+    const std::map<std::string, std::string>& env) {
+  // ACCEL_TRACKER_<TYPE>_<SETTING>=value (env contract v1) -> settings[type][setting].
+  std::map<std::string, std::map<std::string, std::string>> out;
+  for (const auto& name : find_config_key("log_with")->choices) {
+    std::string prefix = "ACCEL_TRACKER_";
+    for (char c : name) prefix += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    prefix += "_";
+    for (auto it = env.lower_bound(prefix); it != env.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+      std::string setting = it->first.substr(prefix.size());
+      for (auto& c : setting) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out[name][setting] = it->second;
+    }
+  }
+  return out;
+}
+
+void apply_derived_defaults(std::map<std::string, ResolvedValue>& values, std::time_t now) {
   for (const auto& k : config_keys()) {
     if (k.derived_default.empty()) continue;
     auto it = values.find(k.name);
-    if (it == values.end() || it->second.source != ConfigSource::Default) continue;
+    if (it == values.end()) continue;
+    if (k.name == "run_name") {  // empty from any layer also means "derive it"
+      if (!it->second.value.empty()) continue;
+      it->second = {derive_run_name(values.count("run_name_prefix") ? values.at("run_name_prefix").value : "", now),
+                    ConfigSource::Default, k.derived_default};
+      continue;
+    }
+    if (it->second.source != ConfigSource::Default) continue;
     // "<other_key>/rest": the other key's value joined with rest.
     const auto close = k.derived_default.find('>');
     const std::string other = k.derived_default.substr(1, close - 1);
@@ -257,8 +291,12 @@ ResolvedConfig resolve_config(const ConfigInputs& in) {
     consider(ConfigSource::Code, in.code, k.name, "AcceleratorOptions::" + k.name);
     out.values[k.name] = winner;
   }
-  config_detail::apply_derived_defaults(out.values);
+  config_detail::apply_derived_defaults(out.values, in.now);
   config_detail::check_cross_key(out.values);
+  out.identity = config_detail::resolve_identity(in.env, out.main_process_ip(), out.main_process_port());
+  out.tracker_settings = config_detail::tracker_settings_from(in.env);
+  for (const auto& [name, what] : honoured_environment_variables())
+    if (auto it = in.env.find(name); it != in.env.end()) out.environment[name] = it->second;
   return out;
 }
 

@@ -55,8 +55,8 @@ DistributedContext init_process_group(const ProcessGroupOptions& o) {
 
   // Gloo serves CPU tensors in every build (and the CUDA build's CPU-side collectives).
   auto gloo_opts = c10d::ProcessGroupGloo::Options::create(o.timeout);
-  if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname && *ifname)
-    gloo_opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+  if (!o.gloo_interface.empty())
+    gloo_opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(o.gloo_interface));
   else if (o.master_addr == "127.0.0.1" || o.master_addr == "localhost")
     gloo_opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
   else

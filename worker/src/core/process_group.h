@@ -34,6 +34,7 @@ struct ProcessGroupOptions {
   std::chrono::milliseconds timeout{std::chrono::minutes(30)};
   std::chrono::milliseconds rendezvous_timeout{std::chrono::minutes(5)};
   int device_index = -1;  // CUDA device for NCCL
+  std::string gloo_interface;  // GLOO_SOCKET_IFNAME; empty: by master_addr (loopback) or default
 };
 
 struct DistributedContext {

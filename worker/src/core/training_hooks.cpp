@@ -19,17 +19,17 @@ double seconds_since(Clock::time_point t) {
 
 class DefaultHooks final : public TrainingHooks {
  public:
-  DefaultHooks(const Settings& s, int rank, int world, int node_rank, int local_rank,
-               c10::Device device)
-      : s_(s), rank_(rank), world_(world), device_(device) {
-    MetricsIdentity id{s.job_name, s.job_namespace, node_rank, rank, world};
+  DefaultHooks(const ResolvedConfig& c, c10::Device device)
+      : c_(c), rank_(c.identity.rank), device_(device) {
+    const RankIdentity& who = c.identity;
+    MetricsIdentity id{c.job_name(), c.job_namespace(), who.node_rank, who.rank, who.world_size};
     // One port per rank: metrics_port + local_rank (metrics_port 0 = off).
-    const int port = s.metrics_port > 0 ? s.metrics_port + local_rank : -1;
+    const int port = c.metrics_port() > 0 ? c.metrics_port() + who.local_rank : -1;
     // metrics_host (the pod IP under the operator) lets several pods share one host's port.
-    metrics_ = std::make_unique<TrainingMetrics>(
-        id, port, s.metrics_host.empty() ? std::string("0.0.0.0") : s.metrics_host);
-    metrics_->set_restarts(s.restart_count);
-    if (port > 0 && rank == 0)
+    metrics_ = std::make_unique<TrainingMetrics>(id, port,
+                                                 c.metrics_host().empty() ? std::string("0.0.0.0") : c.metrics_host());
+    metrics_->set_attempt(c.restart_count());
+    if (port > 0 && rank_ == 0)
       std::cout << "[accel] metrics on :" << metrics_->port() << "/metrics and /progress"
                 << std::endl;
   }
@@ -84,23 +84,23 @@ class DefaultHooks final : public TrainingHooks {
 
   void init_trackers(const std::string& project,
                      const std::map<std::string, std::string>& hparams) override {
-    if (rank_ != 0 || s_.log_with.empty() || hub_) return;
+    if (rank_ != 0 || c_.log_with().empty() || hub_) return;
     TrackerSettings ts;
-    ts.logging_dir = s_.logging_dir;
-    ts.run_name_prefix = s_.run_name_prefix;
-    ts.run_name = s_.run_name;
+    ts.logging_dir = c_.logging_dir();
+    ts.run_name = c_.run_name();  // resolved: run_name, or run_name_prefix + the UTC start time
     ts.project = project;
-    ts.per_tracker = s_.tracker_settings;
+    ts.per_tracker = c_.tracker_settings;
+    ts.environment = c_.environment;
     TrackerSet set;
     try {
-      set = make_trackers(s_.log_with, ts);
+      set = make_trackers(c_.log_with(), ts);
     } catch (const std::invalid_argument& e) {
       // An unknown tracker or setting, or mlflow without a URI: a configuration error (78).
       throw ConfigError(std::string("log_with: ") + e.what());
     }
     hub_ = std::make_unique<TrackerHub>(std::move(set), /*is_main_process=*/true);
     hub_->start(project, hparams);
-    std::cout << "[accel] trackers (" << join(s_.log_with) << ") write to " << hub_->run_dir()
+    std::cout << "[accel] trackers (" << join(c_.log_with()) << ") write to " << hub_->run_dir()
               << std::endl;
   }
 
@@ -132,8 +132,8 @@ class DefaultHooks final : public TrainingHooks {
     return out;
   }
 
-  Settings s_;
-  int rank_, world_;
+  const ResolvedConfig& c_;  // the Accelerator's, which outlives its hooks
+  int rank_;
   c10::Device device_;
   std::unique_ptr<TrainingMetrics> metrics_;
   std::unique_ptr<TrackerHub> hub_;
@@ -146,10 +146,8 @@ class DefaultHooks final : public TrainingHooks {
 
 }  // namespace
 
-std::unique_ptr<TrainingHooks> make_training_hooks(const Settings& s, int rank, int world,
-                                                   int node_rank, int local_rank,
-                                                   c10::Device device) {
-  return std::make_unique<DefaultHooks>(s, rank, world, node_rank, local_rank, device);
+std::unique_ptr<TrainingHooks> make_training_hooks(const ResolvedConfig& config, c10::Device device) {
+  return std::make_unique<DefaultHooks>(config, device);
 }
 
 }  // namespace accel

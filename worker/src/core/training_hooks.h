@@ -11,7 +11,7 @@
 
 #include <c10/core/Device.h>
 
-#include "settings.h"
+#include "accel/config.h"
 
 namespace accel {
 
@@ -36,8 +36,7 @@ class TrainingHooks {
   virtual int metrics_port() const = 0;
 };
 
-std::unique_ptr<TrainingHooks> make_training_hooks(const Settings& s, int rank, int world,
-                                                   int node_rank, int local_rank,
-                                                   c10::Device device);
+// `config` (the Accelerator's) must outlive the hooks.
+std::unique_ptr<TrainingHooks> make_training_hooks(const ResolvedConfig& config, c10::Device device);
 
 }  // namespace accel

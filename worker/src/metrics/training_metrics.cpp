@@ -58,7 +58,7 @@ struct TrainingMetrics::Impl {
   prometheus::Gauge* last_step_ts;
   prometheus::Gauge* last_ckpt_step;
   prometheus::Gauge* last_ckpt_ts;
-  prometheus::Gauge* restarts;
+  prometheus::Gauge* attempt;
   prometheus::Gauge* rss;
   prometheus::Gauge* gpu_mem;
   prometheus::Gauge* gpu_reserved;
@@ -119,7 +119,8 @@ struct TrainingMetrics::Impl {
     last_ckpt_step = gauge("accel_checkpoint_last_step", "Step of the last completed checkpoint.");
     last_ckpt_ts = gauge("accel_checkpoint_last_timestamp_seconds",
                          "Unix time of the last completed checkpoint.");
-    restarts = gauge("accel_job_restarts", "Gang restarts of this job so far (attempt - 1).");
+    attempt = gauge("accel_job_attempt",
+                    "Gang starts of this job before this one (status.attempt; 0 for the first).");
     rss = gauge("accel_process_resident_memory_bytes", "Resident memory of this rank's process.");
     gpu_mem = gauge("accel_gpu_memory_allocated_bytes",
                     "CUDA memory allocated by this rank's tensors (0 on CPU).");
@@ -171,7 +172,7 @@ void TrainingMetrics::set_total_steps(int64_t total) {
   impl_->total_steps_g->Set(static_cast<double>(total));
 }
 
-void TrainingMetrics::set_restarts(int64_t r) { impl_->restarts->Set(static_cast<double>(r)); }
+void TrainingMetrics::set_attempt(int64_t a) { impl_->attempt->Set(static_cast<double>(a)); }
 
 void TrainingMetrics::step_completed(int64_t step, double step_seconds, int64_t samples,
                                      int64_t tokens) {

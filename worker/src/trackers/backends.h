@@ -16,11 +16,12 @@ using SettingsMap = std::map<std::string, std::string>;
 std::unique_ptr<Tracker> make_tensorboard_tracker(const SettingsMap& settings);
 std::unique_ptr<Tracker> make_jsonl_tracker(const SettingsMap& settings);
 std::unique_ptr<Tracker> make_wandb_tracker(const SettingsMap& settings);
-std::unique_ptr<Tracker> make_mlflow_tracker(const SettingsMap& settings);
+// `env`: MLflow's own variables (MLFLOW_TRACKING_URI, ...), used where a setting is absent.
+std::unique_ptr<Tracker> make_mlflow_tracker(const SettingsMap& settings, const SettingsMap& env = {});
 
-// Whether mlflow has a tracking URI (from its settings or MLFLOW_TRACKING_URI); "all" only
-// includes mlflow when it does.
-bool mlflow_configured(const SettingsMap& settings);
+// Whether mlflow has a tracking URI (from its settings or MLFLOW_TRACKING_URI in `env`); "all"
+// only includes mlflow when it does.
+bool mlflow_configured(const SettingsMap& settings, const SettingsMap& env);
 
 // A metric or param key as MLflow accepts it: characters outside letters, digits, _ - . / :
 // and space become '_'; empty, "." and ".." path segments are removed or renamed; at most 250.

@@ -9,35 +9,6 @@
 
 namespace accel::tracking {
 
-namespace {
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-bool truthy(const std::string& v) { return v == "true" || v == "True" || v == "1" || v == "TRUE"; }
-
-std::string base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += {t[n >> 18], t[(n >> 12) & 63], t[(n >> 6) & 63], t[n & 63]};
-  }
-  if (i + 1 == in.size()) {
-    const uint32_t n = uint8_t(in[i]) << 16;
-    out += {t[n >> 18], t[(n >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    const uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {t[n >> 18], t[(n >> 12) & 63], t[(n >> 6) & 63], '='};
-  }
-  return out;
-}
-
-}  // namespace
-
 struct MlflowRest::Impl {
   std::string base;  // without a trailing slash, for messages
   std::string authorization;
@@ -104,7 +75,7 @@ struct MlflowRest::Impl {
 };
 
 MlflowRest::MlflowRest(const std::string& tracking_uri, const std::string& source,
-                       std::chrono::milliseconds timeout)
+                       std::chrono::milliseconds timeout, const MlflowAuth& auth)
     : impl_(std::make_unique<Impl>()) {
   const bool https = tracking_uri.rfind("https://", 0) == 0;
   if (!https && tracking_uri.rfind("http://", 0) != 0)
@@ -130,12 +101,15 @@ MlflowRest::MlflowRest(const std::string& tracking_uri, const std::string& sourc
   impl_->timeout = timeout;
   web::http::client::http_client_config cfg;
   cfg.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
-  cfg.set_validate_certificates(!truthy(env("MLFLOW_TRACKING_INSECURE_TLS")));
+  cfg.set_validate_certificates(!auth.insecure_tls);
   impl_->client = std::make_unique<web::http::client::http_client>(parsed, cfg);
-  if (auto token = env("MLFLOW_TRACKING_TOKEN"); !token.empty()) {
-    impl_->authorization = "Bearer " + token;
-  } else if (auto user = env("MLFLOW_TRACKING_USERNAME"); !user.empty()) {
-    impl_->authorization = "Basic " + base64(user + ":" + env("MLFLOW_TRACKING_PASSWORD"));
+  if (!auth.token.empty()) {
+    impl_->authorization = "Bearer " + auth.token;
+  } else if (!auth.username.empty()) {
+    const std::string pair = auth.username + ":" + auth.password;
+    impl_->authorization =
+        "Basic " + utility::conversions::to_utf8string(
+                       utility::conversions::to_base64(std::vector<unsigned char>(pair.begin(), pair.end())));
   }
 }
 

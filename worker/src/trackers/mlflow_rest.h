@@ -30,12 +30,20 @@ class MlflowError : public TrackerError {
   std::string error_code_;
 };
 
+// How to authenticate to the server (MLflow's own MLFLOW_TRACKING_* variables).
+struct MlflowAuth {
+  std::string token;     // Bearer token, first choice
+  std::string username;  // else Basic auth
+  std::string password;
+  bool insecure_tls = false;  // do not verify the server's certificate (off by default)
+};
+
 class MlflowRest {
  public:
   // `tracking_uri`: http(s)://host[:port][/prefix]. Throws std::invalid_argument for other
   // schemes, naming `source` (where the URI came from).
   MlflowRest(const std::string& tracking_uri, const std::string& source,
-             std::chrono::milliseconds timeout);
+             std::chrono::milliseconds timeout, const MlflowAuth& auth = {});
   ~MlflowRest();
 
   // POST api/2.0/mlflow/<endpoint> with a JSON body; returns the JSON response.

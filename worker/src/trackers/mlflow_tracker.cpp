@@ -27,9 +27,9 @@ constexpr size_t kMaxParamsPerRequest = 100;
 constexpr size_t kMaxParamValue = 6000;
 constexpr size_t kMaxKey = 250;
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
+std::string value_of(const SettingsMap& env, const char* name) {
+  auto it = env.find(name);
+  return it == env.end() ? "" : it->second;
 }
 
 int64_t to_ms(double seconds) { return static_cast<int64_t>(std::llround(seconds * 1000.0)); }
@@ -203,20 +203,20 @@ class MlflowTracker final : public Tracker {
 
 }  // namespace
 
-bool mlflow_configured(const SettingsMap& settings) {
+bool mlflow_configured(const SettingsMap& settings, const SettingsMap& env) {
   auto it = settings.find("tracking_uri");
-  return (it != settings.end() && !it->second.empty()) || !env("MLFLOW_TRACKING_URI").empty();
+  return (it != settings.end() && !it->second.empty()) || !value_of(env, "MLFLOW_TRACKING_URI").empty();
 }
 
-std::unique_ptr<Tracker> make_mlflow_tracker(const SettingsMap& settings) {
+std::unique_ptr<Tracker> make_mlflow_tracker(const SettingsMap& settings, const SettingsMap& env) {
   check_setting_keys("mlflow", settings,
                      {"tracking_uri", "experiment_name", "run_name", "timeout_seconds"});
   std::string uri, source;
   if (auto it = settings.find("tracking_uri"); it != settings.end() && !it->second.empty()) {
     uri = it->second;
     source = "the mlflow tracker's setting tracking_uri";
-  } else if (!env("MLFLOW_TRACKING_URI").empty()) {
-    uri = env("MLFLOW_TRACKING_URI");
+  } else if (!value_of(env, "MLFLOW_TRACKING_URI").empty()) {
+    uri = value_of(env, "MLFLOW_TRACKING_URI");
     source = "env MLFLOW_TRACKING_URI";
   } else {
     throw std::invalid_argument(
@@ -232,7 +232,13 @@ std::unique_ptr<Tracker> make_mlflow_tracker(const SettingsMap& settings) {
                                   "'; expected a whole number of seconds from 1 to 3600");
     timeout_s = static_cast<int>(v);
   }
-  auto rest = std::make_unique<MlflowRest>(uri, source, std::chrono::seconds(timeout_s));
+  MlflowAuth auth;
+  auth.token = value_of(env, "MLFLOW_TRACKING_TOKEN");
+  auth.username = value_of(env, "MLFLOW_TRACKING_USERNAME");
+  auth.password = value_of(env, "MLFLOW_TRACKING_PASSWORD");
+  const std::string insecure = value_of(env, "MLFLOW_TRACKING_INSECURE_TLS");
+  auth.insecure_tls = insecure == "true" || insecure == "True" || insecure == "TRUE" || insecure == "1";
+  auto rest = std::make_unique<MlflowRest>(uri, source, std::chrono::seconds(timeout_s), auth);
   return std::make_unique<MlflowTracker>(settings, std::move(rest));
 }
 

@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <ctime>
 #include <set>
 #include <stdexcept>
 
@@ -10,6 +9,7 @@
 
 #include "accel/tracking.h"
 #include "accel/tracking/encoding.h"
+#include "accel/api/acceljob.h"
 #include "backends.h"
 
 namespace accel {
@@ -23,19 +23,10 @@ void Tracker::log(const std::map<std::string, double>& values, int64_t step) {
   log_batch({e});
 }
 
-std::string timestamped_run_name(const std::string& prefix,
-                                 std::chrono::system_clock::time_point t) {
-  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  ::localtime_r(&tt, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
-  return prefix + stamp;
-}
-
 TrackerSet make_trackers(const std::vector<std::string>& log_with,
                          const TrackerSettings& settings) {
-  static const std::vector<std::string> kKnown = {"tensorboard", "wandb", "mlflow", "jsonl"};
+  std::vector<std::string> kKnown;  // api::TrackerType's names: the one list
+  for (api::TrackerType t : api::all_tracker_types()) kKnown.push_back(api::to_string(t));
   auto settings_of = [&](const std::string& type) {
     auto it = settings.per_tracker.find(type);
     return it == settings.per_tracker.end() ? tracking::SettingsMap{} : it->second;
@@ -51,7 +42,8 @@ TrackerSet make_trackers(const std::vector<std::string>& log_with,
     std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
     if (t == "all") {
       for (const auto& k : kKnown)
-        if (k != "mlflow" || tracking::mlflow_configured(settings_of("mlflow"))) types.push_back(k);
+        if (k != "mlflow" || tracking::mlflow_configured(settings_of("mlflow"), settings.environment))
+          types.push_back(k);
     } else if (std::find(kKnown.begin(), kKnown.end(), t) != kKnown.end()) {
       types.push_back(t);
     } else {
@@ -61,9 +53,8 @@ TrackerSet make_trackers(const std::vector<std::string>& log_with,
   }
 
   TrackerSet set;
-  set.run_name = settings.run_name.empty()
-                     ? timestamped_run_name(settings.run_name_prefix, std::chrono::system_clock::now())
-                     : settings.run_name;
+  set.run_name = settings.run_name;
+  if (set.run_name.empty()) throw std::invalid_argument("run_name: a run needs a name (the run_name key)");
   if (set.run_name.find('/') != std::string::npos || set.run_name == "." || set.run_name == "..")
     throw std::invalid_argument("run_name: '" + set.run_name +
                                 "' must be a single directory name (no '/', not '.' or '..')");
@@ -77,7 +68,7 @@ TrackerSet make_trackers(const std::vector<std::string>& log_with,
     if (t == "tensorboard") set.trackers.push_back(tracking::make_tensorboard_tracker(s));
     else if (t == "jsonl") set.trackers.push_back(tracking::make_jsonl_tracker(s));
     else if (t == "wandb") set.trackers.push_back(tracking::make_wandb_tracker(s));
-    else if (t == "mlflow") set.trackers.push_back(tracking::make_mlflow_tracker(s));
+    else if (t == "mlflow") set.trackers.push_back(tracking::make_mlflow_tracker(s, settings.environment));
   }
   return set;
 }

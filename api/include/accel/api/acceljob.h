@@ -61,6 +61,8 @@ std::optional<Backend> parse_backend(const std::string&);
 std::optional<RestartPolicy> parse_restart_policy(const std::string&);
 std::optional<CleanPodPolicy> parse_clean_pod_policy(const std::string&);
 std::optional<TrackerType> parse_tracker_type(const std::string&);
+// Every tracker type, in declaration order (the one list of tracker names).
+const std::vector<TrackerType>& all_tracker_types();
 std::optional<JobPhase> parse_job_phase(const std::string&);
 
 // ---- metadata (the subset of ObjectMeta Accel reads; unknown metadata is ignored) ----

@@ -1,0 +1,97 @@
+// accelerator_impl.h — the state behind accel::Accelerator, shared by accelerator.cpp (the
+// training loop) and checkpoint_state.cpp (save_state / load_state). Internal to libaccel.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+#include <torch/optim/schedulers/lr_scheduler.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "accel/accelerator.h"
+#include "amp.h"
+#include "ddp.h"
+#include "process_group.h"
+#include "training_hooks.h"
+#include "watchdog.h"
+
+namespace accel {
+
+// Runs a collective; turns a timed-out / aborted collective into CollectiveTimeout.
+template <class F>
+auto collective(const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const CollectiveTimeout&) {
+    throw;
+  } catch (const std::exception& e) {
+    if (is_collective_timeout(e))
+      throw CollectiveTimeout(std::string(what) + " failed: " + e.what());
+    throw;
+  }
+}
+
+struct Accelerator::Impl {
+  ResolvedConfig config;
+  RankIdentity id;  // config.identity, kept at hand
+  torch::Device device{torch::kCPU};
+  // A process group exists when there is more than one rank, or when backend nccl is asked for
+  // explicitly: then a 1-GPU run goes through NCCL and DDP exactly as a multi-GPU run does.
+  bool with_group = false;
+  DistributedContext dist;
+  std::unique_ptr<DataParallel> ddp;
+  std::unique_ptr<GradScaler> scaler;
+  std::unique_ptr<StallWatchdog> watchdog;
+  std::unique_ptr<TrainingHooks> hooks;  // trackers + metrics
+
+  // Read once from the configuration: used every micro-batch.
+  int64_t accumulation = 1;
+  int64_t checkpoint_every = 0;
+  bool keep_gradient_views = false;  // ddp_gradient_as_bucket_view
+  bool autocast_on = false;
+  at::ScalarType autocast_dtype = at::kBFloat16;
+
+  torch::nn::Module* model = nullptr;
+  torch::optim::Optimizer* optimizer = nullptr;
+  torch::optim::LRScheduler* scheduler = nullptr;
+  std::vector<at::Tensor> params;
+
+  // Counters (all restored by load).
+  int64_t completed_steps = 0;
+  int64_t scheduler_steps = 0;
+  int64_t epoch = 0;
+  int64_t batch_in_epoch = 0;
+  int64_t num_batches = -1;
+  int64_t save_index = 0;
+  bool position_restored = false;
+
+  // The micro-batch in progress.
+  bool in_scope = false;
+  bool sync = true;
+  int64_t window_size = 1;
+
+  struct Custom {
+    std::function<std::string()> save;
+    std::function<void(const std::string&)> load;
+  };
+  std::map<std::string, Custom> custom;
+  bool ended = false;
+
+  bool distributed() const { return with_group; }
+  void barrier(const char* what);
+  void begin_micro_batch();
+  void end_micro_batch() {
+    in_scope = false;
+    ++batch_in_epoch;
+  }
+
+  // checkpoint_state.cpp
+  std::string save();
+  bool load(const std::string& path);
+};
+
+}  // namespace accel
