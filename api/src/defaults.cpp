@@ -6,6 +6,8 @@
 #include "accel/api/field_table.h"
 #include "schema_walk.h"
 
+#include <stdexcept>
+
 namespace accel::api {
 namespace {
 
@@ -30,6 +32,7 @@ void default_object(json& obj, const std::string& schema) {
 }  // namespace
 
 void apply_defaults(AccelJob& job) {
+  if (job.defaulted) return;
   json spec = job.spec;
   default_object(spec, "spec");
   job.spec = spec.get<AccelJobSpec>();
@@ -37,6 +40,13 @@ void apply_defaults(AccelJob& job) {
     std::int64_t gpus = job.spec.gpusPerNode.value_or(0);
     job.spec.procsPerNode = gpus > 0 ? gpus : 1;
   }
+  job.defaulted = true;
+}
+
+void require_defaulted(const AccelJob& job, const char* who) {
+  if (!job.defaulted)
+    throw std::logic_error(std::string(who) + ": the AccelJob '" + job.metadata.name +
+                           "' was not defaulted (api::apply_defaults where it was read)");
 }
 
 }  // namespace accel::api

@@ -88,10 +88,9 @@ std::string tracker_setting_env_name(TrackerType type, const std::string& settin
   return "ACCEL_TRACKER_" + upper_env(to_string(type)) + "_" + upper_env(setting);
 }
 
-EnvList node_env(const AccelJob& original, int node_rank, int attempt, const std::string& master_addr,
+EnvList node_env(const AccelJob& job, int node_rank, int attempt, const std::string& master_addr,
                  int master_port) {
-  AccelJob job = original;
-  apply_defaults(job);
+  require_defaulted(job, "node_env");
   const AccelJobSpec& s = job.spec;
   const std::int64_t nodes = *s.nodes;
   const std::int64_t procs = *s.procsPerNode;

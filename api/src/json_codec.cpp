@@ -1,6 +1,11 @@
 // json_codec.cpp — AccelJob <-> JSON. Reading is strict (kubectl's strict decoding): wrong
 // types and unknown fields throw SpecError naming the field path. Writing leaves out unset
 // optionals and empty collections, so parse -> write keeps what the user wrote.
+//
+// Every type's fields are listed once, in a visit(V&, T&) function, and walked by two visitors:
+// Obj (reading, above) and Out (writing, below). A field is added to the API by adding it to
+// its struct, the field table (field_table.cpp: schema, defaults, CRD) and its visit function;
+// round_trip_test checks that the visitors and the field table name the same paths.
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -147,6 +152,27 @@ class Obj {
     throw SpecError(path, path + ": Unsupported value: \"" + s + "\": supported values: " + supported);
   }
 
+  // --- the visit(V&, T&) vocabulary (shared with Out) ---
+  void required(const std::string& key, std::string& out) { str(key, out); }
+  void nonzero(const std::string& key, std::int64_t& out) { integer(key, out); }
+  void always(const std::string& key, std::int64_t& out) { integer(key, out); }
+  void always(const std::string& key, double& out) { number(key, out); }
+  void quantities(const std::string& key, std::map<std::string, std::string>& out) { string_map(key, out, true); }
+  void labels(const std::string& key, std::map<std::string, std::string>& out) { string_map(key, out, false); }
+  template <typename E>
+  void required_enum(const std::string& key, E& out, std::optional<E> (*parse)(const std::string&)) {
+    std::optional<E> v;
+    enumeration(key, v, parse);
+    if (!v) throw SpecError(child(key), child(key) + ": Required value");
+    out = *v;
+  }
+  template <typename T>
+  void nested(const std::string& key, T& out);
+  template <typename T>
+  void nested(const std::string& key, std::optional<T>& out);
+  template <typename T>
+  void items(const std::string& key, std::vector<T>& out);
+
   // Calls read(Obj&) for an object child when present.
   template <typename Fn>
   bool object(const std::string& key, Fn read) {
@@ -223,335 +249,275 @@ class Obj {
   std::set<std::string> known_;
 };
 
-void read_secret_ref(Obj& o, SecretKeySelector& s) {
-  o.str("name", s.name);
-  o.str("key", s.key);
+template <typename V>
+void visit(V& v, SecretKeySelector& s) {
+  v.str("name", s.name);
+  v.str("key", s.key);
+}
+template <typename V>
+void visit(V& v, EnvVarSource& s) {
+  v.nested("secretKeyRef", s.secretKeyRef);
+}
+template <typename V>
+void visit(V& v, EnvVar& e) {
+  v.required("name", e.name);
+  v.str("value", e.value);
+  v.nested("valueFrom", e.valueFrom);
+}
+template <typename V>
+void visit(V& v, ResourceRequirements& r) {
+  v.quantities("requests", r.requests);
+  v.quantities("limits", r.limits);
+}
+template <typename V>
+void visit(V& v, Tracker& t) {
+  v.required_enum("type", t.type, parse_tracker_type);
+  v.quantities("settings", t.settings);
+  v.nested("secretRef", t.secretRef);
+}
+template <typename V>
+void visit(V& v, LoggingSpec& l) {
+  v.str("projectDir", l.projectDir);
+  v.str("loggingDir", l.loggingDir);
+  v.str("runNamePrefix", l.runNamePrefix);
+}
+template <typename V>
+void visit(V& v, ProcessGroupSpec& p) {
+  v.enumeration("backend", p.backend, parse_backend);
+  v.integer("timeoutSeconds", p.timeoutSeconds);
+  v.integer("rendezvousTimeoutSeconds", p.rendezvousTimeoutSeconds);
+}
+template <typename V>
+void visit(V& v, DdpSpec& d) {
+  v.integer("bucketCapMB", d.bucketCapMB);
+  v.boolean("gradientAsBucketView", d.gradientAsBucketView);
+  v.boolean("staticGraph", d.staticGraph);
+  v.boolean("findUnusedParameters", d.findUnusedParameters);
+}
+template <typename V>
+void visit(V& v, CheckpointSpec& c) {
+  v.str("dir", c.dir);
+  v.integer("everySteps", c.everySteps);
+  v.integer("keep", c.keep);
+  v.str("volume", c.volume);
+}
+template <typename V>
+void visit(V& v, MetricsSpec& m) {
+  v.integer("port", m.port);
+}
+template <typename V>
+void visit(V& v, BackoffSpec& b) {
+  v.integer("initialSeconds", b.initialSeconds);
+  v.integer("maxSeconds", b.maxSeconds);
+  v.number("factor", b.factor);
+}
+template <typename V>
+void visit(V& v, RunPolicy& p) {
+  v.enumeration("restartPolicy", p.restartPolicy, parse_restart_policy);
+  v.integer("maxRestarts", p.maxRestarts);
+  v.nested("backoff", p.backoff);
+  v.integer("activeDeadlineSeconds", p.activeDeadlineSeconds);
+  v.integer("startupTimeoutSeconds", p.startupTimeoutSeconds);
+  v.integer("stallTimeoutSeconds", p.stallTimeoutSeconds);
+  v.integer("ttlSecondsAfterFinished", p.ttlSecondsAfterFinished);
+  v.enumeration("cleanPodPolicy", p.cleanPodPolicy, parse_clean_pod_policy);
+  v.boolean("suspend", p.suspend);
+}
+template <typename V>
+void visit(V& v, PodTemplateSpec& t) {
+  v.labels("nodeSelector", t.nodeSelector);
+  v.raw_list("tolerations", t.tolerations);
+  v.raw_list("volumes", t.volumes);
+  v.raw_list("volumeMounts", t.volumeMounts);
+  v.str("serviceAccountName", t.serviceAccountName);
+  v.str("priorityClassName", t.priorityClassName);
+}
+template <typename V>
+void visit(V& v, AccelJobSpec& s) {
+  v.str("image", s.image);
+  v.strings("command", s.command);
+  v.strings("args", s.args);
+  v.items("env", s.env);
+  v.str("workingDir", s.workingDir);
+  v.integer("nodes", s.nodes);
+  v.integer("gpusPerNode", s.gpusPerNode);
+  v.integer("procsPerNode", s.procsPerNode);
+  v.nested("resources", s.resources);
+  v.enumeration("precision", s.precision, parse_precision);
+  v.integer("gradientAccumulationSteps", s.gradientAccumulationSteps);
+  v.items("trackers", s.trackers);
+  v.nested("logging", s.logging);
+  v.nested("processGroup", s.processGroup);
+  v.nested("ddp", s.ddp);
+  v.nested("checkpoint", s.checkpoint);
+  v.nested("metrics", s.metrics);
+  v.nested("runPolicy", s.runPolicy);
+  v.nested("template", s.template_);
+}
+template <typename V>
+void visit(V& v, Condition& c) {
+  v.required("type", c.type);
+  v.required("status", c.status);
+  v.str("reason", c.reason);
+  v.str("message", c.message);
+  v.str("lastTransitionTime", c.lastTransitionTime);
+}
+template <typename V>
+void visit(V& v, FailureInfo& f) {
+  v.str("pod", f.pod);
+  v.always("rank", f.rank);
+  v.always("exitCode", f.exitCode);
+  v.str("reason", f.reason);
+}
+template <typename V>
+void visit(V& v, Progress& p) {
+  v.always("step", p.step);
+  v.always("totalSteps", p.totalSteps);
+  v.always("samplesPerSecond", p.samplesPerSecond);
+  v.always("etaSeconds", p.etaSeconds);
+  v.str("lastStepTime", p.lastStepTime);
+  v.number("loss", p.loss);
+}
+template <typename V>
+void visit(V& v, AccelJobStatus& s) {
+  v.enumeration("phase", s.phase, parse_job_phase);
+  v.items("conditions", s.conditions);
+  v.always("restarts", s.restarts);
+  v.always("attempt", s.attempt);
+  v.nested("lastFailure", s.lastFailure);
+  v.str("startTime", s.startTime);
+  v.str("completionTime", s.completionTime);
+  v.nonzero("observedGeneration", s.observedGeneration);
+  v.nested("progress", s.progress);
+}
+template <typename V>
+void visit(V& v, ObjectMeta& m) {
+  v.str("name", m.name);
+  v.str("namespace", m.namespace_);
+  v.str("uid", m.uid);
+  v.nonzero("generation", m.generation);
+  v.str("resourceVersion", m.resourceVersion);
+  v.str("creationTimestamp", m.creationTimestamp);
+  v.labels("labels", m.labels);
+  v.labels("annotations", m.annotations);
+  v.str("deletionTimestamp", m.deletionTimestamp);
 }
 
-void read_spec(Obj& o, AccelJobSpec& s) {
-  o.str("image", s.image);
-  o.strings("command", s.command);
-  o.strings("args", s.args);
-  o.list("env", s.env, [](Obj& e, EnvVar& v) {
-    e.str("name", v.name);
-    e.str("value", v.value);
-    EnvVarSource src;
-    if (e.object("valueFrom", [&](Obj& vf) {
-          SecretKeySelector sel;
-          if (vf.object("secretKeyRef", [&](Obj& r) { read_secret_ref(r, sel); }))
-            src.secretKeyRef = sel;
-        }))
-      v.valueFrom = src;
-  });
-  o.str("workingDir", s.workingDir);
-  o.integer("nodes", s.nodes);
-  o.integer("gpusPerNode", s.gpusPerNode);
-  o.integer("procsPerNode", s.procsPerNode);
-  o.object("resources", [&](Obj& r) {
-    r.string_map("requests", s.resources.requests, true);
-    r.string_map("limits", s.resources.limits, true);
-  });
-  o.enumeration("precision", s.precision, parse_precision);
-  o.integer("gradientAccumulationSteps", s.gradientAccumulationSteps);
-  o.list("trackers", s.trackers, [](Obj& t, Tracker& tr) {
-    std::optional<TrackerType> type;
-    t.enumeration("type", type, parse_tracker_type);
-    if (!type) throw SpecError(t.child("type"), t.child("type") + ": Required value");
-    tr.type = *type;
-    t.string_map("settings", tr.settings, true);
-    SecretKeySelector sel;
-    if (t.object("secretRef", [&](Obj& r) { read_secret_ref(r, sel); })) tr.secretRef = sel;
-  });
-  o.object("logging", [&](Obj& l) {
-    l.str("projectDir", s.logging.projectDir);
-    l.str("loggingDir", s.logging.loggingDir);
-    l.str("runNamePrefix", s.logging.runNamePrefix);
-  });
-  o.object("processGroup", [&](Obj& p) {
-    p.enumeration("backend", s.processGroup.backend, parse_backend);
-    p.integer("timeoutSeconds", s.processGroup.timeoutSeconds);
-    p.integer("rendezvousTimeoutSeconds", s.processGroup.rendezvousTimeoutSeconds);
-  });
-  o.object("ddp", [&](Obj& d) {
-    d.integer("bucketCapMB", s.ddp.bucketCapMB);
-    d.boolean("gradientAsBucketView", s.ddp.gradientAsBucketView);
-    d.boolean("staticGraph", s.ddp.staticGraph);
-    d.boolean("findUnusedParameters", s.ddp.findUnusedParameters);
-  });
-  o.object("checkpoint", [&](Obj& c) {
-    c.str("dir", s.checkpoint.dir);
-    c.integer("everySteps", s.checkpoint.everySteps);
-    c.integer("keep", s.checkpoint.keep);
-    c.str("volume", s.checkpoint.volume);
-  });
-  o.object("metrics", [&](Obj& m) { m.integer("port", s.metrics.port); });
-  o.object("runPolicy", [&](Obj& r) {
-    RunPolicy& p = s.runPolicy;
-    r.enumeration("restartPolicy", p.restartPolicy, parse_restart_policy);
-    r.integer("maxRestarts", p.maxRestarts);
-    r.object("backoff", [&](Obj& b) {
-      b.integer("initialSeconds", p.backoff.initialSeconds);
-      b.integer("maxSeconds", p.backoff.maxSeconds);
-      b.number("factor", p.backoff.factor);
-    });
-    r.integer("activeDeadlineSeconds", p.activeDeadlineSeconds);
-    r.integer("startupTimeoutSeconds", p.startupTimeoutSeconds);
-    r.integer("stallTimeoutSeconds", p.stallTimeoutSeconds);
-    r.integer("ttlSecondsAfterFinished", p.ttlSecondsAfterFinished);
-    r.enumeration("cleanPodPolicy", p.cleanPodPolicy, parse_clean_pod_policy);
-    r.boolean("suspend", p.suspend);
-  });
-  o.object("template", [&](Obj& t) {
-    t.string_map("nodeSelector", s.template_.nodeSelector, false);
-    t.raw_list("tolerations", s.template_.tolerations);
-    t.raw_list("volumes", s.template_.volumes);
-    t.raw_list("volumeMounts", s.template_.volumeMounts);
-    t.str("serviceAccountName", s.template_.serviceAccountName);
-    t.str("priorityClassName", s.template_.priorityClassName);
-  });
-}
-
-void read_status(Obj& o, AccelJobStatus& s) {
-  o.enumeration("phase", s.phase, parse_job_phase);
-  o.list("conditions", s.conditions, [](Obj& c, Condition& v) {
-    c.str("type", v.type);
-    c.str("status", v.status);
-    c.str("reason", v.reason);
-    c.str("message", v.message);
-    c.str("lastTransitionTime", v.lastTransitionTime);
-  });
-  o.integer("restarts", s.restarts);
-  o.integer("attempt", s.attempt);
-  FailureInfo f;
-  if (o.object("lastFailure", [&](Obj& l) {
-        l.str("pod", f.pod);
-        l.integer("rank", f.rank);
-        l.integer("exitCode", f.exitCode);
-        l.str("reason", f.reason);
-      }))
-    s.lastFailure = f;
-  o.str("startTime", s.startTime);
-  o.str("completionTime", s.completionTime);
-  o.integer("observedGeneration", s.observedGeneration);
-  Progress p;
-  if (o.object("progress", [&](Obj& g) {
-        g.integer("step", p.step);
-        g.integer("totalSteps", p.totalSteps);
-        g.number("samplesPerSecond", p.samplesPerSecond);
-        g.number("etaSeconds", p.etaSeconds);
-        g.str("lastStepTime", p.lastStepTime);
-        g.number("loss", p.loss);
-      }))
-    s.progress = p;
-}
-
-void read_meta(Obj& o, ObjectMeta& m) {
-  o.str("name", m.name);
-  o.str("namespace", m.namespace_);
-  o.str("uid", m.uid);
-  o.integer("generation", m.generation);
-  o.str("resourceVersion", m.resourceVersion);
-  o.str("creationTimestamp", m.creationTimestamp);
-  o.string_map("labels", m.labels, false);
-  o.string_map("annotations", m.annotations, false);
-  o.str("deletionTimestamp", m.deletionTimestamp);
-}
-
-// ---- writing ----
-void put(json& j, const char* key, const std::string& v) {
-  if (!v.empty()) j[key] = v;
+// Obj's visit vocabulary for nested types.
+template <typename T>
+void Obj::nested(const std::string& key, T& out) {
+  object(key, [&](Obj& o) { visit(o, out); });
 }
 template <typename T>
-void put(json& j, const char* key, const std::optional<T>& v) {
-  if (v) j[key] = *v;
+void Obj::nested(const std::string& key, std::optional<T>& out) {
+  T value{};
+  if (object(key, [&](Obj& o) { visit(o, value); })) out = std::move(value);
 }
-template <typename E>
-void put_enum(json& j, const char* key, const std::optional<E>& v) {
-  if (v) j[key] = to_string(*v);
+template <typename T>
+void Obj::items(const std::string& key, std::vector<T>& out) {
+  list(key, out, [](Obj& o, T& item) { visit(o, item); });
 }
-void put_obj(json& j, const char* key, json v) {
-  if (!v.empty()) j[key] = std::move(v);
-}
-template <typename C>
-void put_coll(json& j, const char* key, const C& v) {
-  if (!v.empty()) j[key] = v;
-}
-json secret_ref_json(const SecretKeySelector& s) {
+
+// ---- writing: the same visit functions, filling JSON ----
+class Out {
+ public:
   json j = json::object();
-  put(j, "name", s.name);
-  put(j, "key", s.key);
-  return j;
-}
+
+  void str(const char* key, const std::string& v) {
+    if (!v.empty()) j[key] = v;
+  }
+  void str(const char* key, const std::optional<std::string>& v) {
+    if (v) j[key] = *v;
+  }
+  void required(const char* key, const std::string& v) { j[key] = v; }
+  template <typename T>
+  void integer(const char* key, const std::optional<T>& v) {
+    if (v) j[key] = *v;
+  }
+  void number(const char* key, const std::optional<double>& v) {
+    if (v) j[key] = *v;
+  }
+  void boolean(const char* key, const std::optional<bool>& v) {
+    if (v) j[key] = *v;
+  }
+  void always(const char* key, std::int64_t v) { j[key] = v; }
+  void always(const char* key, double v) { j[key] = v; }
+  void nonzero(const char* key, std::int64_t v) {
+    if (v != 0) j[key] = v;
+  }
+  void strings(const char* key, const std::vector<std::string>& v) {
+    if (!v.empty()) j[key] = v;
+  }
+  void quantities(const char* key, const std::map<std::string, std::string>& v) {
+    if (!v.empty()) j[key] = v;
+  }
+  void labels(const char* key, const std::map<std::string, std::string>& v) {
+    if (!v.empty()) j[key] = v;
+  }
+  void raw_list(const char* key, const json& v) {
+    if (v.is_array() && !v.empty()) j[key] = v;
+  }
+  template <typename E>
+  void enumeration(const char* key, const std::optional<E>& v, std::optional<E> (*)(const std::string&)) {
+    if (v) j[key] = to_string(*v);
+  }
+  template <typename E>
+  void required_enum(const char* key, const E& v, std::optional<E> (*)(const std::string&)) {
+    j[key] = to_string(v);
+  }
+  template <typename T>
+  void nested(const char* key, const T& v) {
+    json sub = write(v);
+    if (!sub.empty()) j[key] = std::move(sub);
+  }
+  template <typename T>
+  void nested(const char* key, const std::optional<T>& v) {
+    if (v) j[key] = write(*v);
+  }
+  template <typename T>
+  void items(const char* key, const std::vector<T>& v) {
+    if (v.empty()) return;
+    json list = json::array();
+    for (const auto& item : v) list.push_back(write(item));
+    j[key] = std::move(list);
+  }
+
+  template <typename T>
+  static json write(const T& value) {
+    Out o;
+    visit(o, const_cast<T&>(value));  // Out only reads: visit's reference is for Obj
+    return o.j;
+  }
+};
 
 }  // namespace
 
-void to_json(json& j, const AccelJobSpec& s) {
-  j = json::object();
-  put(j, "image", s.image);
-  put_coll(j, "command", s.command);
-  put_coll(j, "args", s.args);
-  if (!s.env.empty()) {
-    json env = json::array();
-    for (const auto& e : s.env) {
-      json v = json::object();
-      v["name"] = e.name;
-      put(v, "value", e.value);
-      if (e.valueFrom) {
-        json vf = json::object();
-        if (e.valueFrom->secretKeyRef) vf["secretKeyRef"] = secret_ref_json(*e.valueFrom->secretKeyRef);
-        v["valueFrom"] = vf;
-      }
-      env.push_back(v);
-    }
-    j["env"] = env;
-  }
-  put(j, "workingDir", s.workingDir);
-  put(j, "nodes", s.nodes);
-  put(j, "gpusPerNode", s.gpusPerNode);
-  put(j, "procsPerNode", s.procsPerNode);
-  json res = json::object();
-  put_coll(res, "requests", s.resources.requests);
-  put_coll(res, "limits", s.resources.limits);
-  put_obj(j, "resources", res);
-  put_enum(j, "precision", s.precision);
-  put(j, "gradientAccumulationSteps", s.gradientAccumulationSteps);
-  if (!s.trackers.empty()) {
-    json list = json::array();
-    for (const auto& t : s.trackers) {
-      json v = json::object();
-      v["type"] = to_string(t.type);
-      put_coll(v, "settings", t.settings);
-      if (t.secretRef) v["secretRef"] = secret_ref_json(*t.secretRef);
-      list.push_back(v);
-    }
-    j["trackers"] = list;
-  }
-  json lg = json::object();
-  put(lg, "projectDir", s.logging.projectDir);
-  put(lg, "loggingDir", s.logging.loggingDir);
-  put(lg, "runNamePrefix", s.logging.runNamePrefix);
-  put_obj(j, "logging", lg);
-  json pg = json::object();
-  put_enum(pg, "backend", s.processGroup.backend);
-  put(pg, "timeoutSeconds", s.processGroup.timeoutSeconds);
-  put(pg, "rendezvousTimeoutSeconds", s.processGroup.rendezvousTimeoutSeconds);
-  put_obj(j, "processGroup", pg);
-  json ddp = json::object();
-  put(ddp, "bucketCapMB", s.ddp.bucketCapMB);
-  put(ddp, "gradientAsBucketView", s.ddp.gradientAsBucketView);
-  put(ddp, "staticGraph", s.ddp.staticGraph);
-  put(ddp, "findUnusedParameters", s.ddp.findUnusedParameters);
-  put_obj(j, "ddp", ddp);
-  json ck = json::object();
-  put(ck, "dir", s.checkpoint.dir);
-  put(ck, "everySteps", s.checkpoint.everySteps);
-  put(ck, "keep", s.checkpoint.keep);
-  put(ck, "volume", s.checkpoint.volume);
-  put_obj(j, "checkpoint", ck);
-  json me = json::object();
-  put(me, "port", s.metrics.port);
-  put_obj(j, "metrics", me);
-  const RunPolicy& p = s.runPolicy;
-  json rp = json::object();
-  put_enum(rp, "restartPolicy", p.restartPolicy);
-  put(rp, "maxRestarts", p.maxRestarts);
-  json bo = json::object();
-  put(bo, "initialSeconds", p.backoff.initialSeconds);
-  put(bo, "maxSeconds", p.backoff.maxSeconds);
-  put(bo, "factor", p.backoff.factor);
-  put_obj(rp, "backoff", bo);
-  put(rp, "activeDeadlineSeconds", p.activeDeadlineSeconds);
-  put(rp, "startupTimeoutSeconds", p.startupTimeoutSeconds);
-  put(rp, "stallTimeoutSeconds", p.stallTimeoutSeconds);
-  put(rp, "ttlSecondsAfterFinished", p.ttlSecondsAfterFinished);
-  put_enum(rp, "cleanPodPolicy", p.cleanPodPolicy);
-  put(rp, "suspend", p.suspend);
-  put_obj(j, "runPolicy", rp);
-  json tp = json::object();
-  put_coll(tp, "nodeSelector", s.template_.nodeSelector);
-  if (s.template_.tolerations.is_array() && !s.template_.tolerations.empty())
-    tp["tolerations"] = s.template_.tolerations;
-  if (s.template_.volumes.is_array() && !s.template_.volumes.empty()) tp["volumes"] = s.template_.volumes;
-  if (s.template_.volumeMounts.is_array() && !s.template_.volumeMounts.empty())
-    tp["volumeMounts"] = s.template_.volumeMounts;
-  put(tp, "serviceAccountName", s.template_.serviceAccountName);
-  put(tp, "priorityClassName", s.template_.priorityClassName);
-  put_obj(j, "template", tp);
-}
+void to_json(json& j, const AccelJobSpec& s) { j = Out::write(s); }
 
 void from_json(const json& j, AccelJobSpec& s) {
   s = AccelJobSpec{};
   Obj o(j, "spec", "spec", true);
-  read_spec(o, s);
+  visit(o, s);
   o.finish();
 }
 
 void to_json(json& j, const AccelJobStatus& s) {
-  j = json::object();
-  put_enum(j, "phase", s.phase);
-  if (!s.conditions.empty()) {
-    json list = json::array();
-    for (const auto& c : s.conditions) {
-      json v = json::object();
-      v["type"] = c.type;
-      v["status"] = c.status;
-      put(v, "reason", c.reason);
-      put(v, "message", c.message);
-      put(v, "lastTransitionTime", c.lastTransitionTime);
-      list.push_back(v);
-    }
-    j["conditions"] = list;
-  }
-  j["restarts"] = s.restarts;
-  j["attempt"] = s.attempt;
-  if (s.lastFailure) {
-    json f = json::object();
-    put(f, "pod", s.lastFailure->pod);
-    f["rank"] = s.lastFailure->rank;
-    f["exitCode"] = s.lastFailure->exitCode;
-    put(f, "reason", s.lastFailure->reason);
-    j["lastFailure"] = f;
-  }
-  put(j, "startTime", s.startTime);
-  put(j, "completionTime", s.completionTime);
-  if (s.observedGeneration != 0) j["observedGeneration"] = s.observedGeneration;
-  if (s.progress) {
-    json p = json::object();
-    p["step"] = s.progress->step;
-    p["totalSteps"] = s.progress->totalSteps;
-    p["samplesPerSecond"] = s.progress->samplesPerSecond;
-    p["etaSeconds"] = s.progress->etaSeconds;
-    put(p, "lastStepTime", s.progress->lastStepTime);
-    if (s.progress->loss) p["loss"] = *s.progress->loss;
-    j["progress"] = p;
-  }
+  j = Out::write(s);
 }
 
 void from_json(const json& j, AccelJobStatus& s) {
   s = AccelJobStatus{};
   Obj o(j, "status", "status", false);  // lenient: newer operators may add fields
-  read_status(o, s);
+  visit(o, s);
 }
 
-void to_json(json& j, const ObjectMeta& m) {
-  j = json::object();
-  put(j, "name", m.name);
-  put(j, "namespace", m.namespace_);
-  put(j, "uid", m.uid);
-  if (m.generation != 0) j["generation"] = m.generation;
-  put(j, "resourceVersion", m.resourceVersion);
-  put(j, "creationTimestamp", m.creationTimestamp);
-  put_coll(j, "labels", m.labels);
-  put_coll(j, "annotations", m.annotations);
-  put(j, "deletionTimestamp", m.deletionTimestamp);
-}
+void to_json(json& j, const ObjectMeta& m) { j = Out::write(m); }
 
 void from_json(const json& j, ObjectMeta& m) {
   m = ObjectMeta{};
   Obj o(j, "metadata", "metadata", false);  // the API server adds fields Accel does not read
-  read_meta(o, m);
+  visit(o, m);
 }
-
 void to_json(json& j, const AccelJob& job) {
   j = json::object();
   j["apiVersion"] = job.apiVersion;

@@ -128,8 +128,12 @@ const json* at(const json& root, const std::string& path) {
 }  // namespace
 
 std::vector<FieldError> validate(const AccelJob& job) {
-  AccelJob defaulted = job;
-  apply_defaults(defaulted);
+  AccelJob copy;
+  if (!job.defaulted) {
+    copy = job;
+    apply_defaults(copy);
+  }
+  const AccelJob& defaulted = job.defaulted ? job : copy;
   std::vector<FieldError> errors;
   check_metadata(defaulted.metadata, errors);
   json root = json::object();
@@ -140,7 +144,7 @@ std::vector<FieldError> validate(const AccelJob& job) {
 }
 
 std::vector<FieldError> validate_update(const AccelJob& old_job, const AccelJob& new_job) {
-  AccelJob a = old_job, b = new_job;
+  AccelJob a = old_job, b = new_job;  // compared as JSON, defaulted like the apiserver stores them
   apply_defaults(a);
   apply_defaults(b);
   json ja = json::object(), jb = json::object();

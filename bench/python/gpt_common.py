@@ -19,10 +19,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # ---------------------------------------------------------------------------------------------
-# Deterministic data addressing (examples/support/trainer_flags.h, bit for bit).
-# Sample j of micro-batch m on rank r has global index m*B*world + r*B + j; its start offset in
-# the corpus is sample_key(seed, epoch, index) % positions. So every rank count and every
-# accumulation sees the same samples per optimizer step, in C++ and in Python alike.
+# The data order of accel::Batches (worker/src/core/data.cpp), bit for bit. Sample i is the
+# corpus window starting at byte i; epoch e is a permutation of all windows (Fisher-Yates from
+# the front seeded by splitmix64(seed, e)); micro-batch m gives rank r the windows at positions
+# m*B*world + r*B .. + B-1. So every rank count and every accumulation sees the same samples per
+# optimizer step, in C++ and in Python alike.
 _M64 = (1 << 64) - 1
 
 
@@ -31,10 +32,6 @@ def mix(x: int) -> int:
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
     return x ^ (x >> 31)
-
-
-def sample_key(seed: int, epoch: int, global_index: int) -> int:
-    return mix(mix(seed ^ mix(epoch & _M64)) ^ (global_index & _M64))
 
 
 def read_corpus(path: str) -> torch.Tensor:
@@ -50,15 +47,36 @@ def read_corpus(path: str) -> torch.Tensor:
     return torch.frombuffer(bytearray(data), dtype=torch.uint8).to(torch.long)
 
 
+class EpochOrder:
+    """The first positions of epoch `epoch`'s permutation of range(n), computed as needed."""
+
+    def __init__(self, seed: int, epoch: int, n: int):
+        self.n, self.state, self.swapped, self.order = n, mix(seed ^ mix(epoch)), {}, []
+
+    def upto(self, k: int):
+        while len(self.order) < min(k, self.n):
+            i = len(self.order)
+            if i + 1 < self.n:
+                self.state = mix(self.state)
+                j = i + self.state % (self.n - i)
+                ai, aj = self.swapped.get(i, i), self.swapped.get(j, j)
+                self.swapped[i], self.swapped[j] = aj, ai
+                self.order.append(aj)
+            else:
+                self.order.append(self.swapped.get(i, i))
+        return self.order
+
+
+_orders = {}
+
+
 def micro_batch(corpus: torch.Tensor, seed: int, epoch: int, b: int, batch: int, world: int,
                 rank: int, span: int) -> torch.Tensor:
     positions = corpus.size(0) - span
-    rows = []
-    for j in range(batch):
-        g = b * batch * world + rank * batch + j
-        start = sample_key(seed, epoch, g) % positions
-        rows.append(corpus.narrow(0, start, span))
-    return torch.stack(rows)
+    order = _orders.setdefault((seed, epoch, positions), EpochOrder(seed, epoch, positions))
+    first = b * batch * world + rank * batch
+    starts = order.upto(first + batch)[first:first + batch]
+    return torch.stack([corpus.narrow(0, s, span) for s in starts])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,11 +11,6 @@ namespace {
 
 using json = nlohmann::json;
 
-api::AccelJob defaulted(const api::AccelJob& job) {
-  api::AccelJob copy = job;
-  api::apply_defaults(copy);
-  return copy;
-}
 
 void require_identity(const api::AccelJob& job) {
   if (job.metadata.name.empty())
@@ -170,8 +165,8 @@ json owner_reference(const api::AccelJob& job) {
           {"uid", job.metadata.uid},        {"controller", true}, {"blockOwnerDeletion", true}};
 }
 
-json desired_service(const api::AccelJob& original, const OperatorOptions& options) {
-  const api::AccelJob job = defaulted(original);
+json desired_service(const api::AccelJob& job, const OperatorOptions& options) {
+  api::require_defaulted(job, "desired_service");
   require_identity(job);
   check_metrics_ports(job, options);
   json ports = json::array({{{"name", kRendezvousPortName},
@@ -192,9 +187,9 @@ json desired_service(const api::AccelJob& original, const OperatorOptions& optio
             {"ports", ports}}}};
 }
 
-json desired_pod(const api::AccelJob& original, std::int64_t attempt, std::int64_t node,
+json desired_pod(const api::AccelJob& job, std::int64_t attempt, std::int64_t node,
                  const OperatorOptions& options) {
-  const api::AccelJob job = defaulted(original);
+  api::require_defaulted(job, "desired_pod");
   require_identity(job);
   const api::AccelJobSpec& s = job.spec;
   if (attempt < 0)
@@ -247,9 +242,9 @@ json desired_pod(const api::AccelJob& original, std::int64_t attempt, std::int64
   return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}, {"spec", spec}};
 }
 
-DesiredObjects desired(const api::AccelJob& original, std::int64_t attempt,
+DesiredObjects desired(const api::AccelJob& job, std::int64_t attempt,
                        const OperatorOptions& options) {
-  const api::AccelJob job = defaulted(original);
+  api::require_defaulted(job, "desired");
   DesiredObjects out;
   out.service = desired_service(job, options);
   for (std::int64_t n = 0; n < *job.spec.nodes; ++n)

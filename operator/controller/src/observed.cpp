@@ -82,7 +82,6 @@ ObservedPod observed_pod_from_json(const json& pod) {
   p.phase = phase.empty() ? PodPhase::Pending : parse_pod_phase(phase);
   p.reason = str(status, "reason");
   p.message = str(status, "message");
-  p.started = time_at(status, "startTime");
   const json& conditions = child(status, "conditions");
   if (conditions.is_array())
     for (const auto& c : conditions)

@@ -41,7 +41,7 @@ class Reconciler {
   Reconciler(const api::AccelJob& job, const ObservedState& observed, Time now,
              const OperatorOptions& options)
       : job_(job), now_(now), options_(options), observed_(observed) {
-    api::apply_defaults(job_);
+    api::require_defaulted(job_, "reconcile");
     pods_ = observed.pods;
     std::sort(pods_.begin(), pods_.end(),
               [](const ObservedPod& a, const ObservedPod& b) { return a.name < b.name; });

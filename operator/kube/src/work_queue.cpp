@@ -12,7 +12,7 @@ WorkQueue::WorkQueue(WorkQueueOptions options) : limiter_(options.base_delay, op
 
 WorkQueue::~WorkQueue() { shut_down(); }
 
-void WorkQueue::add_locked(const std::string& key) const {
+void WorkQueue::add_locked(const std::string& key) {
   if (shutting_down_) return;
   if (dirty_.count(key)) return;  // already waiting to be handed out
   stats_.adds_total++;
@@ -23,7 +23,7 @@ void WorkQueue::add_locked(const std::string& key) const {
   cv_.notify_one();
 }
 
-void WorkQueue::promote_due_locked(Clock::time_point now) const {
+void WorkQueue::promote_due_locked(Clock::time_point now) {
   while (!schedule_.empty() && schedule_.begin()->first <= now) {
     std::string key = schedule_.begin()->second;
     schedule_.erase(schedule_.begin());
@@ -131,13 +131,13 @@ bool WorkQueue::shutting_down() const {
   return shutting_down_;
 }
 
-std::size_t WorkQueue::len() const {
+std::size_t WorkQueue::len() {
   std::lock_guard<std::mutex> lock(mu_);
   promote_due_locked(Clock::now());
   return queue_.size();
 }
 
-WorkQueueStats WorkQueue::stats() const {
+WorkQueueStats WorkQueue::stats() {
   std::lock_guard<std::mutex> lock(mu_);
   promote_due_locked(Clock::now());
   WorkQueueStats s = stats_;

@@ -102,5 +102,46 @@ TEST_F(AcceleratorTest, CodeValueEqualToTheDefaultStillWinsOverEnvironment) {
   ::unsetenv("ACCEL_GRADIENT_ACCUMULATION_STEPS");
 }
 
+// The order accel::Batches hands out is fixed: these values are also what the Python reference
+// (bench/python/gpt_common.py, EpochOrder) computes, so C++ and Python runs see the same samples.
+TEST_F(AcceleratorTest, BatchesFollowTheDocumentedOrderBitForBit) {
+  Accelerator acc(AcceleratorOptions().seed(42));
+  accel::Batches ten(acc, 10, 10);
+  EXPECT_EQ(ten.at(0, 0).indices, (std::vector<size_t>{7, 5, 6, 2, 4, 8, 0, 9, 3, 1}));
+  EXPECT_EQ(ten.at(3, 0).indices, (std::vector<size_t>{2, 0, 5, 7, 9, 8, 1, 4, 3, 6}));
+  accel::BatchOptions o;
+  o.seed = 7;
+  accel::Batches twenty(acc, 20, 3, o);
+  EXPECT_EQ(twenty.at(1, 0).indices, (std::vector<size_t>{1, 15, 10}));
+  EXPECT_EQ(twenty.at(1, 1).indices, (std::vector<size_t>{18, 17, 2}));
+  o.shuffle = false;
+  EXPECT_EQ(accel::Batches(acc, 20, 3, o).at(4, 2).indices, (std::vector<size_t>{6, 7, 8}));
+}
+
+TEST_F(AcceleratorTest, BatchesRunUntilTheStepsAcrossEpochsAndShortLastWindows) {
+  // 10 samples, batch 3: 3 micro-batches per epoch; accumulation 2: windows {0,1} {2} per epoch.
+  Accelerator acc(AcceleratorOptions().gradient_accumulation_steps(2));
+  torch::nn::Linear model(1, 1);
+  torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(0.1));
+  acc.prepare(model, opt);
+  accel::Batches batches(acc, 10, 3);
+  std::vector<std::pair<int64_t, int64_t>> seen;
+  for (const auto& mb : batches.until(4)) {
+    seen.emplace_back(mb.epoch, mb.index);
+    auto scope = acc.accumulate();
+    acc.backward(model->forward(torch::ones({3, 1})).sum());
+    acc.step();
+  }
+  EXPECT_EQ(acc.completed_steps(), 4);
+  EXPECT_EQ(seen, (std::vector<std::pair<int64_t, int64_t>>{{0, 0}, {0, 1}, {0, 2}, {1, 0}, {1, 1}, {1, 2}}));
+}
+
+TEST_F(AcceleratorTest, PrintStreamsItsValuesOnTheMainProcess) {
+  Accelerator acc;
+  ::testing::internal::CaptureStdout();
+  acc.print("step ", 7, " loss ", 0.25, " ok ", true);
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), "step 7 loss 0.25 ok 1\n");
+}
+
 }  // namespace
 }  // namespace accel

@@ -11,6 +11,7 @@ namespace {
 
 AccelJob two_node_job() {
   AccelJob job = load_acceljob_file(testing::example_path("gpt-2node-cpu.yaml"));
+  apply_defaults(job);
   job.metadata.namespace_ = "research";
   job.spec.trackers[0].settings["flush-secs"] = "30";
   return job;
@@ -81,6 +82,7 @@ TEST(EnvContract, EveryConfigKeyOnceWhenAllSettingsAreSet) {
 
 TEST(EnvContract, GpuJobUsesGpusAsProcesses) {
   AccelJob job = load_acceljob_file(testing::example_path("mlp-gpu.yaml"));
+  apply_defaults(job);
   std::map<std::string, std::string> env;
   for (const auto& [k, v] : node_env(job, 0, 0, "m", 29500)) env[k] = v;
   EXPECT_EQ(env["WORLD_SIZE"], "8");

@@ -1,10 +1,15 @@
 // YAML <-> JSON: what the user wrote survives parse -> JSON -> parse, and status survives the
 // status subresource's JSON.
+#include <algorithm>
+#include <iterator>
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include <yaml-cpp/yaml.h>
 
 #include "accel/api/acceljob.h"
+#include "accel/api/field_table.h"
 #include "test_jobs.h"
 
 namespace accel::api {
@@ -66,6 +71,57 @@ spec:
     serviceAccountName: trainer
     priorityClassName: high
 )";
+
+// The JSON paths a value writes: objects are walked into, lists of objects as "<path>[]";
+// maps, string lists and raw lists are leaves (their keys are the user's, not the schema's).
+void collect_paths(const nlohmann::json& j, const std::string& path, std::set<std::string>& out) {
+  out.insert(path);
+  const FieldSpec* f = find_field(path);
+  if (f && f->type != FieldType::Object && f->type != FieldType::ObjectList) return;
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) collect_paths(v, path + "." + k, out);
+  } else if (j.is_array()) {
+    for (const auto& item : j)
+      if (item.is_object())
+        for (const auto& [k, v] : item.items()) collect_paths(v, path + "[]." + k, out);
+  }
+}
+
+// A job with every field of the table set, written and read back: the codec's visit functions
+// and the field table must name the same paths, or a field exists in one and not the other.
+TEST(RoundTrip, TheCodecAndTheFieldTableNameTheSamePaths) {
+  AccelJob job = parse_acceljob_yaml(kFullJob);
+  AccelJobStatus& s = job.status;
+  s.phase = JobPhase::Succeeded;
+  s.conditions.push_back({"Succeeded", "True", "Completed", "done", "2025-01-02T04:00:00Z"});
+  s.restarts = 1;
+  s.attempt = 1;
+  s.lastFailure = FailureInfo{"full-node-1", 3, 80, "CollectiveTimeout"};
+  s.startTime = "2025-01-02T03:00:00Z";
+  s.completionTime = "2025-01-02T04:00:00Z";
+  s.observedGeneration = 2;
+  s.progress = Progress{1000, 1000, 512.5, 0.0, "2025-01-02T03:59:00Z"};
+  s.progress->loss = 2.5;
+  nlohmann::json j = job;
+
+  std::set<std::string> written;
+  for (const char* root : {"spec", "status"}) collect_paths(j.at(root), root, written);
+  std::set<std::string> table;
+  for (const FieldSpec& f : acceljob_fields()) table.insert(f.path);
+
+  std::vector<std::string> only_written, only_table;
+  std::set_difference(written.begin(), written.end(), table.begin(), table.end(),
+                      std::back_inserter(only_written));
+  std::set_difference(table.begin(), table.end(), written.begin(), written.end(),
+                      std::back_inserter(only_table));
+  EXPECT_TRUE(only_written.empty()) << "written but not in the field table: "
+                                    << ::testing::PrintToString(only_written);
+  EXPECT_TRUE(only_table.empty()) << "in the field table but not written (extend kFullJob or "
+                                     "the visit function): "
+                                  << ::testing::PrintToString(only_table);
+  // And reading it back keeps every one of them.
+  EXPECT_EQ(nlohmann::json(nlohmann::json::parse(j.dump()).get<AccelJob>()), j);
+}
 
 TEST(RoundTrip, JsonOfAParsedSpecIsWhatTheYamlSaid) {
   AccelJob job = parse_acceljob_yaml(kFullJob);

@@ -17,10 +17,11 @@ TEST(EnvContractCompat, EveryContractKeyIsAConfigurationKeyWithTheSameEnvName) {
 }
 
 TEST(EnvContractCompat, APodsEnvironmentResolvesAndIsAttributedToTheEnvironment) {
-  const api::AccelJob job = api::parse_acceljob_yaml(
+  api::AccelJob job = api::parse_acceljob_yaml(
       "apiVersion: accel.dev/v1alpha1\nkind: AccelJob\nmetadata:\n  name: demo\n"
       "  namespace: team\nspec:\n  image: img\n  nodes: 2\n  precision: bf16\n"
       "  trackers:\n  - type: tensorboard\n");
+  api::apply_defaults(job);
   std::map<std::string, std::string> env;
   for (const auto& [name, value] : api::node_env(job, 1, 3, "10.0.0.1", 29500)) env[name] = value;
 

@@ -20,6 +20,7 @@ inline api::AccelJob cpu_job() {
   job.metadata.namespace_ = "research";
   job.metadata.uid = "6f1c2f0e-0000-4000-8000-000000000001";
   job.metadata.generation = 1;
+  api::apply_defaults(job);  // as the operator does where it reads a job
   return job;
 }
 
@@ -29,6 +30,7 @@ inline api::AccelJob gpu_job() {
   job.metadata.namespace_ = "vision";
   job.metadata.uid = "6f1c2f0e-0000-4000-8000-000000000002";
   job.metadata.generation = 1;
+  api::apply_defaults(job);
   return job;
 }
 
@@ -46,7 +48,6 @@ inline ObservedPod pod(const api::AccelJob& job, std::int64_t attempt, std::int6
   p.node_rank = node;
   p.phase = phase;
   p.created = created;
-  if (phase != PodPhase::Pending) p.started = created;
   return p;
 }
 

@@ -31,7 +31,6 @@ TEST(ObservedPod, ReadsLabelsPhaseTimesExitCodeAndDisruption) {
   EXPECT_EQ(p.node_rank, 0);
   EXPECT_EQ(p.phase, PodPhase::Failed);
   EXPECT_EQ(p.created, t(0));
-  EXPECT_EQ(p.started, t(5));
   EXPECT_EQ(p.deletion_timestamp, t(60));
   ASSERT_TRUE(p.terminated);
   EXPECT_EQ(p.terminated->exit_code, 137);

@@ -44,11 +44,14 @@ const std::vector<std::size_t>& Batches::order(int64_t epoch) const {
   cached_order_.resize(static_cast<std::size_t>(num_samples_));
   std::iota(cached_order_.begin(), cached_order_.end(), std::size_t{0});
   if (shuffle_) {
-    // Fisher–Yates from the top, one draw per position, seeded by (seed, epoch).
+    // Fisher–Yates from the front, one draw per position, seeded by (seed, epoch): position i
+    // is final after i draws, so a reference that needs only the first positions of an epoch
+    // (bench/python/gpt_common.py) computes just those.
     uint64_t state = mix(seed_ ^ mix(static_cast<uint64_t>(epoch)));
-    for (std::size_t i = cached_order_.size(); i > 1; --i) {
+    const std::size_t n = cached_order_.size();
+    for (std::size_t i = 0; i + 1 < n; ++i) {
       state = mix(state);
-      std::swap(cached_order_[i - 1], cached_order_[state % i]);
+      std::swap(cached_order_[i], cached_order_[i + state % (n - i)]);
     }
   }
   cached_epoch_ = epoch;

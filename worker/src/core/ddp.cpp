@@ -182,6 +182,5 @@ void DataParallel::backward(const at::Tensor& loss) {
   });
 }
 
-size_t DataParallel::bucket_count() const { return reducer_->get_grad_buckets(false).size(); }
 
 }  // namespace accel

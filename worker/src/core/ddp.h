@@ -67,8 +67,6 @@ class DataParallel {
   // loss.backward(), with the Reducer armed when the last pre_forward synchronises.
   void backward(const at::Tensor& loss);
 
-  // Number of gradient buckets (after the first iteration: the rebuilt assignment).
-  size_t bucket_count() const;
   const std::vector<at::Tensor>& parameters() const { return params_; }
 
  private:

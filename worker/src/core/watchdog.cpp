@@ -40,8 +40,6 @@ void StallWatchdog::step_completed(int64_t step) {
   last_ns_ = now_ns();
 }
 
-double StallWatchdog::last_progress_unix() const { return last_ns_.load() / 1e9; }
-
 void StallWatchdog::run() {
   std::unique_lock<std::mutex> lock(mu_);
   const auto tick = std::chrono::milliseconds(std::min<int64_t>(1000, timeout_.count() * 250));

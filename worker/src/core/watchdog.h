@@ -26,8 +26,6 @@ class StallWatchdog {
 
   void arm();                       // start counting from now
   void step_completed(int64_t step);
-  // Time of the last completed step (or of arm()), seconds since the epoch.
-  double last_progress_unix() const;
 
  private:
   void run();

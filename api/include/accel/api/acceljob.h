@@ -215,6 +215,10 @@ struct AccelJob {
   ObjectMeta metadata;
   AccelJobSpec spec;
   AccelJobStatus status;
+  // Set by apply_defaults (not part of the object's JSON). A job is defaulted once, where it
+  // enters (the operator's cache read, `accel run`'s file); what runs after that (desired,
+  // reconcile, node_env) requires it and never defaults a copy of its own.
+  bool defaulted = false;
 };
 
 // ---- errors ----
@@ -277,11 +281,16 @@ nlohmann::json yaml_to_json(const YAML::Node& node,
 // ---- defaults and validation ----
 
 // Fills every unset field that has a default (the same defaults the CRD declares), then the
-// derived ones: procsPerNode = gpusPerNode when > 0, else 1. Idempotent.
+// derived ones: procsPerNode = gpusPerNode when > 0, else 1, and marks the job defaulted.
+// Idempotent (a defaulted job is left as it is).
 void apply_defaults(AccelJob& job);
+// Throws std::logic_error naming `who` when `job` has not been through apply_defaults: a
+// programming error (the boundary that reads jobs defaults them).
+void require_defaulted(const AccelJob& job, const char* who);
 
-// Every rule failure of a (defaulted) job: metadata.name, bounds, enums, required fields and
-// the cross-field rules the CRD states as CEL. Empty when valid.
+// Every rule failure of a job, judged on its defaulted values (a job not yet defaulted is
+// defaulted on a copy): metadata.name, bounds, enums, required fields and the cross-field rules
+// the CRD states as CEL. Empty when valid.
 std::vector<FieldError> validate(const AccelJob& job);
 // Immutability for an update of a running job (the CRD's `self == oldSelf` rules).
 std::vector<FieldError> validate_update(const AccelJob& old_job, const AccelJob& new_job);

@@ -29,8 +29,8 @@ std::string env_name_for_key(const std::string& key);
 std::string tracker_setting_env_name(TrackerType type, const std::string& setting);
 
 // Env for the pod of node `node_rank` (0-based) of attempt `attempt` (0 on the first run,
-// = status.restarts). The job is defaulted first (a copy), so unset fields take their
-// defaults. Optional settings that are unset are left out: ACCEL_LOGGING_DIR,
+// = status.attempt). The job must be defaulted (api::apply_defaults). Optional settings that
+// are unset are left out: ACCEL_LOGGING_DIR,
 // ACCEL_RUN_NAME_PREFIX, ACCEL_STALL_TIMEOUT_SECONDS, ACCEL_LOG_WITH (no trackers).
 // Throws std::invalid_argument when node_rank is outside [0, nodes) or master_port is not a port.
 EnvList node_env(const AccelJob& job, int node_rank, int attempt, const std::string& master_addr,

@@ -37,7 +37,7 @@ struct DesiredObjects {
 };
 
 // The objects of attempt `attempt` (0-based, = status.attempt; workers see it as
-// ACCEL_RESTART_COUNT). The job is defaulted first (on a copy). Throws std::invalid_argument
+// ACCEL_RESTART_COUNT). The job must be defaulted (api::apply_defaults). Throws std::invalid_argument
 // naming the field when the spec cannot be turned into pods: attempt < 0, metadata.name or
 // metadata.uid empty, spec.checkpoint.volume not in spec.template.volumes, or the metrics
 // ports (metrics.port .. metrics.port + procsPerNode - 1) include the rendezvous port or pass

@@ -45,7 +45,6 @@ struct ObservedPod {
   std::optional<Termination> terminated;  // container "worker", once it has terminated
   std::vector<PodCondition> conditions;
   std::optional<Time> created;             // metadata.creationTimestamp
-  std::optional<Time> started;             // status.startTime
   std::optional<Time> deletion_timestamp;  // set: the pod is Terminating
 
   bool terminating() const { return deletion_timestamp.has_value(); }

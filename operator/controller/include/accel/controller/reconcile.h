@@ -93,7 +93,7 @@ inline constexpr const char* kMaxRestartsExceeded = "MaxRestartsExceeded";
 inline constexpr const char* kInvalidSpec = "InvalidSpec";
 }  // namespace reason
 
-// The state machine. `job` may be undefaulted (it is defaulted on a copy) and must carry
+// The state machine. `job` must be defaulted (api::apply_defaults; std::logic_error otherwise) and carry
 // metadata.name, uid, namespace and generation. Never throws for anything a user can write:
 // a spec that cannot become pods fails the job with reason InvalidSpec.
 Decision reconcile(const api::AccelJob& job, const ObservedState& observed, Time now,

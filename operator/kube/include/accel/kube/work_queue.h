@@ -60,28 +60,28 @@ class WorkQueue {
 
   void shut_down();
   bool shutting_down() const;
-  std::size_t len() const;  // keys ready to be handed out (due delayed keys included)
-  WorkQueueStats stats() const;
+  // Keys ready to be handed out; promotes delayed keys that are due first (hence not const).
+  std::size_t len();
+  WorkQueueStats stats();  // promotes due delayed keys first, like len()
 
  private:
-  void add_locked(const std::string& key) const;
-  void promote_due_locked(Clock::time_point now) const;
+  void add_locked(const std::string& key);
+  void promote_due_locked(Clock::time_point now);
   std::optional<std::string> get_until(std::optional<Clock::time_point> deadline);
 
   ExponentialBackoffRateLimiter limiter_;
   mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
+  std::condition_variable cv_;
   bool shutting_down_ = false;
-  // Mutable: due delayed keys are promoted by readers too, so len() sees them.
-  mutable std::deque<std::string> queue_;
-  mutable std::set<std::string> dirty_;
+  std::deque<std::string> queue_;
+  std::set<std::string> dirty_;
   std::set<std::string> processing_;
   // Delayed keys: ready time per key (earliest wins) and the ordered schedule.
-  mutable std::map<std::string, Clock::time_point> waiting_;
-  mutable std::set<std::pair<Clock::time_point, std::string>> schedule_;
-  mutable std::map<std::string, Clock::time_point> added_at_;
+  std::map<std::string, Clock::time_point> waiting_;
+  std::set<std::pair<Clock::time_point, std::string>> schedule_;
+  std::map<std::string, Clock::time_point> added_at_;
   std::map<std::string, Clock::time_point> started_at_;
-  mutable WorkQueueStats stats_;
+  WorkQueueStats stats_;
 };
 
 }  // namespace accel::kube
