@@ -64,9 +64,16 @@ if ! "${B[@]}" inspect --type image docker.io/library/debian:bookworm >/dev/null
   "${B[@]}" tag docker.io/library/debian:bookworm docker.io/library/debian:bookworm-slim
 fi
 
+# A sandbox whose PyPI traffic goes through a TLS-intercepting proxy trusts the proxy's CA in the
+# host's bundle only: lend that bundle to the build's RUN steps (read-only, outside the image)
+# and point pip at it. Verification stays on; nothing of it lands in a layer.
+ca_args=()
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+  ca_args=(-v /etc/ssl/certs/ca-certificates.crt:/run/host-ca.crt:ro --build-arg PIP_CERT=/run/host-ca.crt)
+fi
 # --format docker: with the OCI format buildah ignores SHELL (pipefail) even during the build.
 cd "$ACCEL_ROOT"
-"${B[@]}" bud --layers --isolation chroot --pull=never --format docker \
+"${B[@]}" bud --layers --isolation chroot --pull=never --format docker "${ca_args[@]}" \
   --ignorefile "dockerfiles/$file.dockerignore" -f "dockerfiles/$file" -t "$tag" \
   "${bargs[@]}" "$@" .
 

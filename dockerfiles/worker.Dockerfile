@@ -21,6 +21,9 @@ ARG DEBIAN_RELEASE=bookworm
 # ---- build stages (one per variant; the runtime stage picks one) -----------------------------
 FROM debian:${DEBIAN_RELEASE} AS build-cpu
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# Only where PyPI sits behind a TLS-intercepting proxy: the proxy's CA bundle, mounted for the
+# build (dockerfiles/buildah-local.sh does it). Unset, pip verifies against the system CAs.
+ARG PIP_CERT
 ENV ACCEL_CACHE=/cache
 WORKDIR /src
 COPY scripts/ scripts/
@@ -38,6 +41,7 @@ RUN cmake --preset release -DACCEL_BUILD_TESTS=OFF -DACCEL_LIBTORCH_DIR=/cache/l
 
 FROM debian:${DEBIAN_RELEASE} AS build-cuda
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ARG PIP_CERT
 ENV ACCEL_CACHE=/cache
 WORKDIR /src
 COPY scripts/ scripts/
