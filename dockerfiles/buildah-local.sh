@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds dockerfiles/*.Dockerfile without a Docker engine or a registry: buildah with VFS
-# storage and chroot isolation, on a Debian bookworm base made locally with debootstrap
+# Builds dockerfiles/*.Dockerfile without a Docker engine or a registry: buildah with overlay
+# (else VFS) storage and chroot isolation, on a Debian bookworm base made locally with debootstrap
 # (FROM debian:bookworm / bookworm-slim resolve to it; nothing is pulled).
 #
 #   dockerfiles/buildah-local.sh operator             # builds accel-operator:0.1.0, runs --version
@@ -45,7 +45,11 @@ CHECKS
 esac
 for t in buildah debootstrap; do command -v $t >/dev/null || die "$t missing: apt-get install -y buildah debootstrap"; done
 
-B=(buildah --storage-driver vfs)
+# overlay keeps each layer as a diff; VFS (a full copy of the tree per layer: tens of GB for the
+# cuda image) only where the kernel has no overlay.
+driver=vfs
+grep -qw overlay /proc/filesystems && driver=overlay
+B=(buildah --storage-driver "$driver")
 rootfs="$ACCEL_CACHE/rootfs-debian-bookworm"
 if ! "${B[@]}" inspect --type image docker.io/library/debian:bookworm >/dev/null 2>&1; then
   if [ ! -f "$rootfs/.complete" ]; then
