@@ -6,18 +6,13 @@
 // accel-train-gpt, the real binaries of this build) by tests/e2e/cluster/node_agent.h, a test
 // kubelet for one Node; a real Prometheus (Debian's) scraping workers and operator.
 // Faults are real: SIGKILL of a training process, a rank that hangs.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -25,7 +20,6 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -34,8 +28,11 @@
 #include "accel/kube/log.h"
 #include "accel/subprocess.h"
 #include "control_plane.h"
+#include "eventually.h"
+#include "http.h"
 #include "node_agent.h"
 #include "ports.h"
+#include "prometheus.h"
 
 namespace accel::testing {
 namespace {
@@ -53,28 +50,6 @@ std::unique_ptr<NodeAgent> g_agent;
 std::string g_dir;  // this binary's scratch folder (inside the control plane's)
 int g_worker_metrics_port = 0, g_operator_metrics_port = 0, g_operator_health_port = 0;
 std::string g_operator_pod;
-
-bool eventually(const std::function<bool()>& pred,
-                std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return pred();
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string http_get(const std::string& url) {
-  auto r = run_command({"curl", "-sf", "--max-time", "5", url}, std::chrono::seconds(10));
-  return r.status.success() ? r.output : "";
-}
 
 CommandResult helm(std::vector<std::string> args) {
   std::vector<std::string> argv{"bash", source_dir() + "/scripts/helm.sh"};
@@ -434,23 +409,14 @@ TEST_F(GptJobE2e, PrometheusScrapesWorkersAndOperatorThenDeletingTheJobRemovesPo
   fs::create_directories(d);
   const std::string op_ip = g_agent->ip_of(kOperatorNs, g_operator_pod);
   std::ofstream(d + "/workers.json") << "[]";
-  {
-    std::ofstream cfg(d + "/prometheus.yml");
-    cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-        << "scrape_configs:\n"
-        << "  - job_name: accel-operator\n    static_configs:\n      - targets: ['" << op_ip << ":"
-        << g_operator_metrics_port << "']\n"
-        << "  - job_name: accel-workers\n    file_sd_configs:\n      - files: ['" << d
-        << "/workers.json']\n        refresh_interval: 1s\n";
-  }
-  const int prom_port = free_port();
-  SubprocessOptions po;
-  po.argv = {"prometheus", "--config.file=" + d + "/prometheus.yml",
-             "--storage.tsdb.path=" + d + "/tsdb",
-             "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)};
-  po.stdout_path = d + "/prometheus.log";
-  po.stderr_path = "=stdout";
-  Subprocess prometheus(po);
+  std::ostringstream cfg;
+  cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+      << "scrape_configs:\n"
+      << "  - job_name: accel-operator\n    static_configs:\n      - targets: ['" << op_ip << ":"
+      << g_operator_metrics_port << "']\n"
+      << "  - job_name: accel-workers\n    file_sd_configs:\n      - files: ['" << d
+      << "/workers.json']\n        refresh_interval: 1s\n";
+  Prometheus prometheus(d, cfg.str());
 
   kubectl_apply(gpt_job(job, 1000000, {"--log-every", "100"}, {{"maxRestarts", 0}}, 100000));
   const std::string p0 = job + "-a0-n0", p1 = job + "-a0-n1";
@@ -480,12 +446,7 @@ TEST_F(GptJobE2e, PrometheusScrapesWorkersAndOperatorThenDeletingTheJobRemovesPo
   // Instant vector query -> {instance: value}.
   auto query = [&](const std::string& promql) {
     std::map<std::string, double> out;
-    auto r = run_command({"curl", "-sf", "--max-time", "5", "-G",
-                          "http://127.0.0.1:" + std::to_string(prom_port) + "/api/v1/query",
-                          "--data-urlencode", "query=" + promql},
-                         std::chrono::seconds(10));
-    if (!r.status.success()) return out;
-    auto j = json::parse(r.output, nullptr, false);
+    const json j = prometheus.query(promql);
     if (j.is_discarded() || !j.contains("data")) return out;
     for (const auto& s : j["data"]["result"])
       out[s["metric"].value("instance", "")] = std::stod(s["value"][1].get<std::string>());
@@ -499,7 +460,7 @@ TEST_F(GptJobE2e, PrometheusScrapesWorkersAndOperatorThenDeletingTheJobRemovesPo
   };
   EXPECT_TRUE(eventually([&] { return all_positive(query("up{job=\"accel-workers\"}"), 2); },
                          std::chrono::seconds(90)))
-      << read_all(d + "/prometheus.log");
+      << prometheus.log();
   EXPECT_TRUE(eventually(
       [&] {
         return all_positive(
@@ -534,7 +495,6 @@ TEST_F(GptJobE2e, PrometheusScrapesWorkersAndOperatorThenDeletingTheJobRemovesPo
   EXPECT_FALSE(g_agent->pid_of(kJobNs, p1));
   EXPECT_NE(g_agent->log_of(kJobNs, p0).find("[accel]"), std::string::npos);
   EXPECT_TRUE(eventually([&] { return phase_of(job) == "<gone>"; }, std::chrono::seconds(30)));
-  prometheus.terminate(std::chrono::seconds(5));
 }
 
 }  // namespace

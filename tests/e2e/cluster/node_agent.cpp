@@ -14,6 +14,8 @@
 #include <stdexcept>
 
 #include "accel/kube/errors.h"
+#include "files.h"
+#include "rfc3339.h"
 
 namespace accel::testing {
 namespace {
@@ -25,13 +27,6 @@ using Clock = std::chrono::steady_clock;
 const kube::Resource kNodes{"", "v1", "nodes", false, "Node"};
 const kube::Resource kSecrets{"", "v1", "secrets", true, "Secret"};
 const kube::Resource kConfigMaps{"", "v1", "configmaps", true, "ConfigMap"};
-
-std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 // metav1.MicroTime, which Lease.spec.renewTime requires.
 std::string now_micro() {
@@ -63,13 +58,6 @@ std::string base64_decode(const std::string& in) {
     }
   }
   return out;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 void write_atomically(const std::string& path, const std::string& text) {
@@ -613,7 +601,7 @@ std::string NodeAgent::log_path(const std::string& ns, const std::string& name) 
 
 std::string NodeAgent::log_of(const std::string& ns, const std::string& name) const {
   const std::string p = log_path(ns, name);
-  return p.empty() ? "" : read_all(p);
+  return p.empty() ? "" : read_file(p);
 }
 
 int NodeAgent::running() const {
@@ -633,11 +621,11 @@ std::string NodeAgent::all_logs() const {
       logs.emplace_back(run->ns + "/" + run->name, run->log_path);
   }
   for (const auto& [name, path] : logs) {
-    std::string text = read_all(path);
+    std::string text = read_file(path);
     if (text.size() > 6000) text = "...\n" + text.substr(text.size() - 6000);
     out << "===== pod " << name << " (" << path << ")\n" << text << "\n";
   }
-  out << "===== node agent\n" << read_all(options_.work_dir + "/agent.log");
+  out << "===== node agent\n" << read_file(options_.work_dir + "/agent.log");
   return out.str();
 }
 

@@ -3,13 +3,12 @@
 // that worker/METRICS.md and the chart README document.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "dashboard_queries.h"
+#include "files.h"
 
 namespace accel::testing {
 namespace {
@@ -17,18 +16,10 @@ namespace {
 const std::string kRoot = ACCEL_SOURCE_DIR;
 const std::string kChart = kRoot + "/charts/accel-operator";
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Every `accel_...` name written in backticks in a Markdown file.
 std::set<std::string> documented_metrics(const std::string& path) {
   std::set<std::string> names;
-  const std::string text = read_text(path);
+  const std::string text = read_file_or_throw(path);
   static const std::regex re("`(accel_[a-z0-9_]+)`");
   for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator();
        ++it)
@@ -56,21 +47,21 @@ std::string histogram_base(const std::string& name) {
 }
 
 TEST(ChartCrd, CopyInTheChartIsIdenticalToTheGeneratedCrd) {
-  const std::string generated = read_text(kRoot + "/crds/acceljob.yaml");
-  const std::string copy = read_text(kChart + "/crds/acceljob.yaml");
+  const std::string generated = read_file_or_throw(kRoot + "/crds/acceljob.yaml");
+  const std::string copy = read_file_or_throw(kChart + "/crds/acceljob.yaml");
   EXPECT_TRUE(copy == generated)
       << "charts/accel-operator/crds/acceljob.yaml differs from crds/acceljob.yaml; run\n"
          "  cp crds/acceljob.yaml charts/accel-operator/crds/acceljob.yaml";
 }
 
 TEST(ChartMetadata, AppVersionIsTheReleaseTheImageTagDefaultsTo) {
-  const std::string chart = read_text(kChart + "/Chart.yaml");
+  const std::string chart = read_file_or_throw(kChart + "/Chart.yaml");
   EXPECT_NE(chart.find("apiVersion: v2\n"), std::string::npos) << chart;
   EXPECT_NE(chart.find("appVersion: \"0.1.0\"\n"), std::string::npos) << chart;
 }
 
 TEST(ChartValuesSchema, IsDraft07JsonThatForbidsUnknownKeys) {
-  const auto schema = nlohmann::json::parse(read_text(kChart + "/values.schema.json"));
+  const auto schema = nlohmann::json::parse(read_file_or_throw(kChart + "/values.schema.json"));
   EXPECT_EQ(schema.value("$schema", ""), "http://json-schema.org/draft-07/schema#");
   EXPECT_EQ(schema.value("additionalProperties", true), false);
   EXPECT_EQ(schema["properties"]["operator"]["properties"]["logLevel"]["enum"],

@@ -11,29 +11,27 @@
 // --subresource=status` (one failure, so the job has a restart to show), while the training
 // runs as local processes. The operator reads rank 0's real /progress through the
 // accel.dev/progress-url annotation every second, so it reconciles all the time.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
-#include <ctime>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <set>
 #include <sstream>
 #include <string>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "accel/subprocess.h"
 #include "control_plane.h"
-#include "ports.h"
 #include "dashboard_queries.h"
+#include "eventually.h"
+#include "files.h"
+#include "http.h"
+#include "ports.h"
+#include "prometheus.h"
+#include "rfc3339.h"
 
 namespace accel::testing {
 namespace {
@@ -43,52 +41,6 @@ using std::chrono::seconds;
 
 const std::string kNamespace = "dash";
 const std::string kJob = "gpt-dash";
-
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-  return pred();
-}
-
-std::string http_get(const std::string& url) {
-  auto r = run_command({"curl", "-sf", "--max-time", "5", url}, seconds(10));
-  return r.status.success() ? r.output : "";
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-// Prometheus's instant query API; the parsed answer, or null when it did not answer.
-json prom_query(int port, const std::string& query) {
-  auto r = run_command({"curl", "-s", "--max-time", "5", "-G", "--data-urlencode", "query=" + query,
-                        "http://127.0.0.1:" + std::to_string(port) + "/api/v1/query"},
-                       seconds(10));
-  if (!r.status.success()) return nullptr;
-  return json::parse(r.output, nullptr, false);
-}
-
-// The value of the first series of an instant vector result; NaN when there is none.
-double first_value(const json& answer) {
-  if (answer.is_discarded() || answer.is_null() || answer.value("status", "") != "success")
-    return NAN;
-  const auto& res = answer["data"]["result"];
-  if (!res.is_array() || res.empty()) return NAN;
-  return std::stod(res[0]["value"][1].get<std::string>());
-}
 
 class Kubectl {
  public:
@@ -130,7 +82,6 @@ TEST(DashboardPrometheus, EveryPanelQueryReturnsDataFromARealPrometheus) {
   const int metrics_port = free_port(/*pair=*/true);
   const int op_metrics_port = free_port();
   const int op_health_port = free_port();
-  const int prom_port = free_port();
 
   // The training run: 2 ranks on this machine, the AccelJob's identity, checkpoints every 10
   // steps, far more steps than the test needs (it is stopped at the end), so that the step
@@ -163,28 +114,23 @@ TEST(DashboardPrometheus, EveryPanelQueryReturnsDataFromARealPrometheus) {
   Subprocess op(oo);
 
   // Prometheus: workers with honor_labels (their own job/namespace labels), the operator plain.
-  {
-    std::ofstream cfg(d + "/prometheus.yml");
-    cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-        << "scrape_configs:\n"
-        << "  - job_name: accel-workers\n    honor_labels: true\n    static_configs:\n"
-        << "      - targets: ['127.0.0.1:" << metrics_port << "', '127.0.0.1:" << metrics_port + 1
-        << "']\n"
-        << "  - job_name: accel-operator\n    static_configs:\n"
-        << "      - targets: ['127.0.0.1:" << op_metrics_port << "']\n";
-  }
-  SubprocessOptions po;
-  po.argv = {"prometheus", "--config.file=" + d + "/prometheus.yml",
-             "--storage.tsdb.path=" + d + "/tsdb",
-             "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)};
-  po.stdout_path = d + "/prometheus.log";
-  po.stderr_path = "=stdout";
-  Subprocess prometheus(po);
+  std::ostringstream cfg;
+  cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+      << "scrape_configs:\n"
+      << "  - job_name: accel-workers\n    honor_labels: true\n    static_configs:\n"
+      << "      - targets: ['127.0.0.1:" << metrics_port << "', '127.0.0.1:" << metrics_port + 1
+      << "']\n"
+      << "  - job_name: accel-operator\n    static_configs:\n"
+      << "      - targets: ['127.0.0.1:" << op_metrics_port << "']\n";
+  Prometheus prometheus(d, cfg.str(),
+                        {metrics_port, metrics_port + 1, op_metrics_port, op_health_port});
 
   ASSERT_TRUE(eventually(
-      [&] { return !http_get("http://127.0.0.1:" + std::to_string(op_health_port) + "/readyz").empty(); },
+      [&] {
+        return !http_get("http://127.0.0.1:" + std::to_string(op_health_port) + "/readyz").empty();
+      },
       seconds(60)))
-      << read_text(d + "/operator.log");
+      << read_file(d + "/operator.log");
 
   // The AccelJob: rank 0's /progress is the real one; one pod failure, then attempt 1 Running.
   json job = {{"apiVersion", "accel.dev/v1alpha1"},
@@ -215,9 +161,12 @@ TEST(DashboardPrometheus, EveryPanelQueryReturnsDataFromARealPrometheus) {
                          {"state", state}}});
   };
   auto run_pod = [&](const std::string& pod) {
-    ASSERT_TRUE(eventually([&] { return !k.get({"get", "pod", pod, "-n", kNamespace}).empty(); },
-                           seconds(60)))
-        << read_text(d + "/operator.log");
+    ASSERT_TRUE(eventually(
+        [&] {
+          return !k.get({"get", "pod", pod, "-n", kNamespace}).empty();
+        },
+        seconds(60)))
+        << read_file(d + "/operator.log");
     std::string now = now_rfc3339();
     pod_status(pod, {{"phase", "Running"},
                      {"startTime", now},
@@ -244,21 +193,22 @@ TEST(DashboardPrometheus, EveryPanelQueryReturnsDataFromARealPrometheus) {
   // Enough history for the 10 s windows: both ranks and the operator scraped >= 12 times, and a
   // checkpoint written.
   auto count_over = [&](const std::string& selector) {
-    return first_value(prom_query(prom_port, "min(count_over_time(" + selector + "[30s]))"));
+    return first_value(prometheus.query("min(count_over_time(" + selector + "[30s]))"));
   };
   ASSERT_TRUE(eventually(
       [&] {
         if (training.poll()) return false;
         return count_over("accel_train_steps_total{job=\"" + kJob + "\"}") >= 12 &&
                count_over("accel_operator_leader") >= 12 &&
-               first_value(prom_query(prom_port, "count(accel_train_steps_total{job=\"" + kJob +
-                                                     "\"})")) == 2 &&
-               first_value(prom_query(prom_port, "min(accel_checkpoint_last_timestamp_seconds{job=\"" +
-                                                     kJob + "\"})")) > 0;
+               first_value(
+                   prometheus.query("count(accel_train_steps_total{job=\"" + kJob + "\"})")) == 2 &&
+               first_value(prometheus.query("min(accel_checkpoint_last_timestamp_seconds{job=\"" +
+                                            kJob + "\"})")) > 0;
       },
       seconds(90)))
       << "training exited: " << training.poll().has_value() << "\n"
-      << read_text(d + "/train.log") << "\n" << read_text(d + "/prometheus.log");
+      << read_file(d + "/train.log") << "\n"
+      << prometheus.log();
 
   QueryVars vars;
   vars.namespace_ = kNamespace;
@@ -277,7 +227,7 @@ TEST(DashboardPrometheus, EveryPanelQueryReturnsDataFromARealPrometheus) {
     // The newest sample of a series may be a moment old; ask a few times before calling it empty.
     bool ok = eventually(
         [&] {
-          answer = prom_query(prom_port, expr);
+          answer = prometheus.query(expr);
           if (answer.is_null() || answer.is_discarded()) {
             why = "no answer from Prometheus";
             return false;
@@ -316,10 +266,9 @@ TEST(DashboardPrometheus, EveryPanelQueryReturnsDataFromARealPrometheus) {
   std::cout << "[ dashboard ] " << queries.size() << " targets of " << panels.size()
             << " panels evaluated against Prometheus\n";
 
-  EXPECT_FALSE(training.poll().has_value()) << read_text(d + "/train.log");
+  EXPECT_FALSE(training.poll().has_value()) << read_file(d + "/train.log");
   training.terminate(seconds(10));
   op.terminate(seconds(10));
-  prometheus.terminate(seconds(5));
 }
 
 }  // namespace

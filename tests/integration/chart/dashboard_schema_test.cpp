@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "accel/subprocess.h"
 #include "lint_env.h"
 
 namespace accel::testing {

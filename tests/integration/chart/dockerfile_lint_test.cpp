@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -20,6 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "accel/subprocess.h"
+#include "files.h"
 #include "lint_env.h"
 
 namespace accel::testing {
@@ -32,14 +33,6 @@ const std::string kConfig = kSource + "/dockerfiles/.hadolint.yaml";
 const std::string kFixtures = kSource + "/tests/integration/chart/fixtures/dockerfiles/";
 const std::vector<std::string> kDockerfiles = {kSource + "/dockerfiles/operator.Dockerfile",
                                                kSource + "/dockerfiles/worker.Dockerfile"};
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // ---- hadolint ------------------------------------------------------------------------------
 
@@ -62,7 +55,7 @@ Hadolint run_hadolint(const std::vector<std::string>& files, const std::string& 
   argv.insert(argv.end(), files.begin(), files.end());
   auto r = run_command(argv, std::chrono::minutes(2));
   Hadolint h{r.status, r.output, {}, {}};
-  const std::string json = read_text(report);
+  const std::string json = read_file_or_throw(report);
   fs::remove(report);
   const nlohmann::json findings = nlohmann::json::parse(json);
   for (const auto& f : findings) {
@@ -209,7 +202,7 @@ TEST(Dockerfiles, PassHadolintWithTheProjectsConfig) {
 TEST(Dockerfiles, PassTheRulesHadolintLacks) {
   for (const auto& f : kDockerfiles) {
     SCOPED_TRACE(f);
-    EXPECT_EQ(join(policy_findings(read_text(f))), "(none)");
+    EXPECT_EQ(join(policy_findings(read_file_or_throw(f))), "(none)");
   }
 }
 
@@ -217,7 +210,7 @@ TEST(Dockerfiles, BothRunAsTheChartsUidWithAnExecFormEntrypoint) {
   for (const auto& f : kDockerfiles) {
     SCOPED_TRACE(f);
     std::string user, entrypoint;
-    for (const auto& i : instructions(read_text(f))) {
+    for (const auto& i : instructions(read_file_or_throw(f))) {
       if (i.keyword == "FROM") user.clear();
       if (i.keyword == "USER") user = i.args;
       if (i.keyword == "ENTRYPOINT") entrypoint = i.args;
@@ -230,7 +223,7 @@ TEST(Dockerfiles, BothRunAsTheChartsUidWithAnExecFormEntrypoint) {
 TEST(Dockerfiles, WorkerHasACpuAndACudaVariant) {
   std::set<std::string> stages;
   std::string variant_default;
-  for (const auto& i : instructions(read_text(kDockerfiles[1]))) {
+  for (const auto& i : instructions(read_file_or_throw(kDockerfiles[1]))) {
     if (i.keyword == "ARG" && i.args.rfind("VARIANT=", 0) == 0) variant_default = i.args.substr(8);
     const auto as = i.args.find(" AS ");
     if (i.keyword == "FROM" && as != std::string::npos) stages.insert(i.args.substr(as + 4));
@@ -318,7 +311,7 @@ TEST_P(BadDockerfile, MakesExactlyTheFindingsItIsFor) {
   const std::set<std::string> none;
   EXPECT_EQ(join(it == h.codes.end() ? none : it->second), join(words(b.hadolint)))
       << "hadolint on " << b.fixture << ":" << h.output;
-  EXPECT_EQ(join(policy_findings(read_text(kFixtures + b.fixture + ".Dockerfile"))),
+  EXPECT_EQ(join(policy_findings(read_file_or_throw(kFixtures + b.fixture + ".Dockerfile"))),
             join(words(b.policy)))
       << "policy_findings on " << b.fixture;
 }

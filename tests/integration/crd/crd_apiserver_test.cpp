@@ -13,10 +13,10 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "control_plane.h"
+#include "eventually.h"
 
 namespace accel::testing {
 namespace {
@@ -69,17 +69,6 @@ std::string job_manifest(const std::string& name, const char* spec) {
       "apiVersion: accel.dev/v1alpha1\nkind: AccelJob\nmetadata:\n  name: " + name + "\n";
   if (spec) m += std::string("spec: ") + spec + "\n";
   return m;
-}
-
-// Polls `probe` until it returns true or `timeout` passes (a bound, not a speed assertion).
-template <typename F>
-bool eventually(F probe, std::chrono::seconds timeout = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  return probe();
 }
 
 // ---------------------------------------------------------------------------------------------

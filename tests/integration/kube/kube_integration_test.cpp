@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <fstream>
 #include <set>
+#include <thread>
 
 #include "accel/kube/client.h"
 #include "accel/kube/event_recorder.h"
@@ -16,16 +19,10 @@
 namespace accel::kube {
 namespace {
 
-using accel::testing::ControlPlane;
 using nlohmann::json;
 using namespace accel::kube::testing;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-ControlPlane& cp() {
-  static ControlPlane plane;  // started on first use, stopped at exit
-  return plane;
-}
 
 Client admin() { return Client(ClientConfig::from_kubeconfig(cp().kubeconfig())); }
 
@@ -166,7 +163,7 @@ TEST(KubeClient, RejectsAServerSignedByAnotherCa) {
                             "2>/dev/null"});
   ASSERT_TRUE(r.status.success()) << r.output;
   auto cfg = ClientConfig::from_kubeconfig(cp().kubeconfig());
-  cfg.ca_pem = read_text(dir + "/ca.crt");
+  cfg.ca_pem = read_file(dir + "/ca.crt");
   ClientOptions fast;
   fast.max_retries = 0;
   Client c(cfg, fast);
@@ -177,7 +174,7 @@ TEST(KubeClient, RejectsAServerSignedByAnotherCa) {
     EXPECT_NE(std::string(e.what()).find("SSL"), std::string::npos) << e.what();
   }
   // Same client settings with the right CA work: the failure above was the CA.
-  cfg.ca_pem = read_text(cp().ca_file());
+  cfg.ca_pem = read_file(cp().ca_file());
   Client ok(cfg, fast);
   EXPECT_EQ(ok.get(resources::namespaces(), "", "default")["metadata"]["name"], "default");
 }
@@ -196,7 +193,7 @@ TEST(KubeClient, FollowsARotatedTokenFile) {
     EXPECT_EQ(e.code(), 401) << e.what();
   }
   // Rotate: write the valid token to a new file and move it over the old one.
-  std::ofstream(token_file + ".new") << read_text(cp().dir() + "/pki/admin.token");
+  std::ofstream(token_file + ".new") << read_file(cp().dir() + "/pki/admin.token");
   ASSERT_EQ(std::rename((token_file + ".new").c_str(), token_file.c_str()), 0);
   EXPECT_EQ(c.get(resources::namespaces(), "", "default")["metadata"]["name"], "default");
 }

@@ -15,16 +15,10 @@
 namespace accel::kube {
 namespace {
 
-using accel::testing::ControlPlane;
 using nlohmann::json;
 using namespace accel::kube::testing;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-ControlPlane& cp() {
-  static ControlPlane plane;
-  return plane;
-}
 
 const Resource kCM = resources::config_maps();
 

@@ -4,10 +4,6 @@
 // only for its PKI; the answers come from the listener so that 429/5xx can be forced.
 #include <gtest/gtest.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 
 #include <boost/asio/ssl.hpp>
@@ -16,26 +12,15 @@
 #include "accel/kube/client.h"
 #include "control_plane.h"
 #include "kube_helpers.h"
+#include "ports.h"
 
 namespace accel::kube {
 namespace {
 
 using accel::testing::ControlPlane;
+using accel::testing::free_port;
 using namespace web::http;
 using namespace accel::kube::testing;
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
 
 // Answers each GET with the next scripted status; 200 once the script is used up.
 class ScriptedServer {
@@ -76,15 +61,10 @@ class ScriptedServer {
   std::atomic<int> calls_{0};
 };
 
-ControlPlane& cp() {
-  static ControlPlane plane;
-  return plane;
-}
-
 ClientConfig config_for(const ScriptedServer& s) {
   ClientConfig c;
   c.server = s.url();
-  c.ca_pem = read_text(cp().ca_file());
+  c.ca_pem = read_file(cp().ca_file());
   c.token = "unused";
   c.source = "test";
   return c;

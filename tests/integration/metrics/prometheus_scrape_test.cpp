@@ -1,10 +1,6 @@
 // A real Prometheus server (Debian's) scrapes a real 2-rank training run; promtool checks the
 // exposition format; PromQL for the job's samples/s returns a value; /progress answers JSON.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,47 +9,29 @@
 
 #include "../worker/training_harness.h"
 #include "accel/launcher.h"
+#include "eventually.h"
+#include "files.h"
+#include "http.h"
 #include "ports.h"
+#include "prometheus.h"
 
 namespace accel::testing {
 namespace {
-
-std::string http_get(const std::string& url) {
-  auto r = run_command({"curl", "-sf", "--max-time", "5", url}, std::chrono::seconds(10));
-  return r.status.success() ? r.output : "";
-}
-
-std::string file_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 TEST(PrometheusScrape, RealPrometheusScrapesTwoRanksAndAnswersSamplesPerSecond) {
   const std::string d = fresh_dir("prom");
   // Ranks serve metrics_port + local_rank: the next port must be free too, and Prometheus's
   // own port must be neither.
   const int metrics_port = free_port(/*pair=*/true);
-  int prom_port = free_port();
-  while (prom_port == metrics_port || prom_port == metrics_port + 1) prom_port = free_port();
-  {
-    std::ofstream cfg(d + "/prometheus.yml");
-    cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-        // honor_labels keeps the workers' own job/namespace labels (the chart's PodMonitor
-        // sets honorLabels: true for the same reason).
-        << "scrape_configs:\n  - job_name: accel-workers\n    honor_labels: true\n"
-        << "    static_configs:\n"
-        << "      - targets: ['127.0.0.1:" << metrics_port << "', '127.0.0.1:" << metrics_port + 1
-        << "']\n";
-  }
-  SubprocessOptions po;
-  po.argv = {"prometheus", "--config.file=" + d + "/prometheus.yml",
-             "--storage.tsdb.path=" + d + "/tsdb",
-             "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)};
-  po.stdout_path = d + "/prometheus.log";
-  po.stderr_path = "=stdout";
-  Subprocess prometheus(po);
+  std::ostringstream cfg;
+  cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+      // honor_labels keeps the workers' own job/namespace labels (the chart's PodMonitor
+      // sets honorLabels: true for the same reason).
+      << "scrape_configs:\n  - job_name: accel-workers\n    honor_labels: true\n"
+      << "    static_configs:\n"
+      << "      - targets: ['127.0.0.1:" << metrics_port << "', '127.0.0.1:" << metrics_port + 1
+      << "']\n";
+  Prometheus prometheus(d, cfg.str(), {metrics_port, metrics_port + 1});
 
   SubprocessOptions to;
   to.argv = {ACCEL_CLI, "launch", "--num_processes", "2", "--main_process_port", "0", "--",
@@ -78,7 +56,7 @@ TEST(PrometheusScrape, RealPrometheusScrapesTwoRanksAndAnswersSamplesPerSecond) 
     scrape0 = http_get("http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics");
     scrape1 = http_get("http://127.0.0.1:" + std::to_string(metrics_port + 1) + "/metrics");
     if (first_value(scrape0, "accel_train_steps_total") > 0 && !scrape1.empty()) break;
-    ASSERT_FALSE(training.poll()) << "training ended early:\n" << file_text(d + "/train.log");
+    ASSERT_FALSE(training.poll()) << "training ended early:\n" << read_file(d + "/train.log");
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   ASSERT_NE(scrape0.find("accel_train_samples_total{"), std::string::npos) << scrape0;
@@ -106,22 +84,16 @@ TEST(PrometheusScrape, RealPrometheusScrapesTwoRanksAndAnswersSamplesPerSecond) 
   EXPECT_EQ(progress["totalSteps"].get<int64_t>(), 100000);
 
   // PromQL: the job's samples per second, summed over ranks.
-  const std::string query =
-      "http://127.0.0.1:" + std::to_string(prom_port) +
-      "/api/v1/query?query=sum(rate(accel_train_samples_total%7Bjob%3D%22prom-test%22%7D%5B10s%5D))";
   double samples_per_s = 0;
-  for (int i = 0; i < 120 && samples_per_s <= 0; ++i) {
-    auto body = http_get(query);
-    if (!body.empty()) {
-      auto j = nlohmann::json::parse(body);
-      auto& res = j["data"]["result"];
-      if (!res.empty()) samples_per_s = std::stod(res[0]["value"][1].get<std::string>());
-    }
-    if (samples_per_s <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
+  eventually(
+      [&] {
+        samples_per_s = accel::testing::first_value(
+            prometheus.query("sum(rate(accel_train_samples_total{job=\"prom-test\"}[10s]))"));
+        return samples_per_s > 0;
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(500));
   EXPECT_GT(samples_per_s, 0) << "Prometheus never returned a samples/s value";
   training.terminate(std::chrono::seconds(10));
-  prometheus.terminate(std::chrono::seconds(5));
 }
 
 }  // namespace

@@ -7,22 +7,15 @@
 // `install_control_plane(with_controllers)` at namespace scope.
 #pragma once
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cctype>
 #include <chrono>
-#include <ctime>
+#include <cstdlib>
 #include <fstream>
-#include <functional>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -31,14 +24,21 @@
 #include "accel/kube/errors.h"
 #include "accel/subprocess.h"
 #include "control_plane.h"
+#include "eventually.h"
+#include "files.h"
+#include "http.h"
 #include "ports.h"
+#include "rfc3339.h"
 
 namespace operator_test {
 
 using accel::Subprocess;
 using accel::SubprocessOptions;
 using accel::testing::ControlPlane;
+using accel::testing::eventually;
 using accel::testing::free_port;
+using accel::testing::now_rfc3339;
+using accel::testing::read_file;
 using nlohmann::json;
 namespace kube = accel::kube;
 
@@ -77,29 +77,9 @@ inline const ::testing::Environment* install_control_plane(bool with_controllers
   return ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment(with_controllers));
 }
 
-// Polls `pred` every 100 ms until it holds or the timeout passes. An exception counts as "not
-// yet" (e.g. the apiserver restarting), except on the last try.
-inline bool eventually(const std::function<bool()>& pred,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    try {
-      if (pred()) return true;
-    } catch (const std::exception&) {
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
-}
-
-// GET http://127.0.0.1:port/path with the real curl; the body, and the HTTP status in *code.
+// GET http://127.0.0.1:port/path (accel::testing::http_get: with `code`, any answer's body).
 inline std::string http_get(int port, const std::string& path, int* code = nullptr) {
-  auto r = accel::run_command({"curl", "-s", "-m", "5", "-w", "\n%{http_code}",
-                               "http://127.0.0.1:" + std::to_string(port) + path},
-                              std::chrono::seconds(10));
-  auto nl = r.output.rfind('\n');
-  if (code) *code = nl == std::string::npos ? 0 : std::atoi(r.output.c_str() + nl + 1);
-  return nl == std::string::npos ? r.output : r.output.substr(0, nl);
+  return accel::testing::http_get("http://127.0.0.1:" + std::to_string(port) + path, code);
 }
 
 // The value of one sample line `name{labels} value` of a Prometheus text scrape; -1 if absent.
@@ -109,25 +89,13 @@ inline double sample(const std::string& scrape, const std::string& series) {
   return std::atof(scrape.c_str() + pos + series.size() + 2);
 }
 
-inline std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 // One accel-operator process watching one namespace.
 struct Operator {
   std::unique_ptr<Subprocess> proc;
   int health_port = 0, metrics_port = 0;
   std::string log_path;
 
-  std::string log() const {
-    std::ifstream in(log_path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  std::string log() const { return read_file(log_path); }
   std::string metrics() const { return http_get(metrics_port, "/metrics"); }
   bool ready() const {
     int code = 0;

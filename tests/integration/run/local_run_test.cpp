@@ -4,12 +4,9 @@
 // is rejected naming the fields; a SIGKILLed rank restarts the whole gang, which resumes from
 // the last checkpoint; a hung rank is detected as stalled and the job fails once maxRestarts
 // are used up; Ctrl-C stops the gang and keeps the last checkpoint.
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,12 +16,13 @@
 #include <regex>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "accel/subprocess.h"
+#include "eventually.h"
+#include "files.h"
 #include "ports.h"
 
 namespace {
@@ -32,13 +30,8 @@ namespace {
 namespace fs = std::filesystem;
 using accel::Subprocess;
 using accel::SubprocessOptions;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using accel::testing::eventually;
+using accel::testing::read_file;
 
 struct JobSpec {
   std::string name;
@@ -162,16 +155,6 @@ std::vector<pid_t> job_processes(const std::string& job, const fs::path& dir,
   return pids;
 }
 
-template <typename Pred>
-bool wait_until(Pred pred, std::chrono::seconds limit) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
-}
-
 // "step N loss L" lines the trainer prints on rank 0 (node 0's pod log).
 std::vector<long> logged_steps(const fs::path& log) {
   std::vector<long> steps;
@@ -257,7 +240,8 @@ TEST_F(LocalRun, SigkilledRankRestartsTheWholeGangWhichResumesFromTheLastCheckpo
   s.every_steps = 5;
   s.metrics_port = accel::testing::free_port(/*pair=*/true);
   auto run = start(write_job(s));
-  ASSERT_TRUE(wait_until([&] { return newest_checkpoint_step(checkpoints()) >= 10; }, std::chrono::seconds(120)))
+  ASSERT_TRUE(eventually([&] { return newest_checkpoint_step(checkpoints()) >= 10; },
+                         std::chrono::seconds(120)))
       << output();
   auto victims = job_processes("gpt-kill", root_, {{"RANK", "1"}, {"ACCEL_RESTART_COUNT", "0"}});
   // The rank itself (not its launcher): the launcher has no RANK in its environment.
@@ -311,12 +295,14 @@ TEST_F(LocalRun, CtrlCStopsTheGangCleanlyAndKeepsTheLastCheckpoint) {
   s.every_steps = 5;
   s.metrics_port = accel::testing::free_port(/*pair=*/true);
   auto run = start(write_job(s));
-  ASSERT_TRUE(wait_until([&] { return newest_checkpoint_step(checkpoints()) >= 5; }, std::chrono::seconds(120)))
+  ASSERT_TRUE(eventually([&] { return newest_checkpoint_step(checkpoints()) >= 5; },
+                         std::chrono::seconds(120)))
       << output();
   // Progress from rank 0's /progress (step/total, loss, samples/s, ETA) shows up as a plain line
   // once a second.
   const std::regex progress_line(R"(gpt-int  Running  step \d+/100000  loss \d+\.\d+  \d+\.\d samples/s  ETA \S+  restarts 0/2)");
-  ASSERT_TRUE(wait_until([&] { return std::regex_search(output(), progress_line); }, std::chrono::seconds(30)))
+  ASSERT_TRUE(eventually([&] { return std::regex_search(output(), progress_line); },
+                         std::chrono::seconds(30)))
       << output();
   ASSERT_EQ(::kill(run->pid(), SIGINT), 0);  // what Ctrl-C sends to the foreground process
   auto status = run->wait_for(std::chrono::seconds(90));

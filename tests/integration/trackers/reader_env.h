@@ -1,5 +1,6 @@
 // reader_env.h — what the tracker integration tests share: the Python venv holding the REAL
-// readers (scripts/setup-python.sh), running them, scratch directories and free ports.
+// readers (scripts/setup-python.sh), running them, scratch directories and probes of the
+// servers they start (eventually and free ports come from tests/support).
 #pragma once
 
 #include <arpa/inet.h>
@@ -12,42 +13,27 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "accel/subprocess.h"
+#include "eventually.h"
+#include "ports.h"
+#include "venv.h"
 
 namespace accel::trackers_test {
+
+using accel::testing::eventually;
+using accel::testing::free_port;
 
 // The venv: $ACCEL_PY_VENV, else whatever scripts/setup-python.sh prints (it installs once,
 // then only prints the path). Throws when neither works.
 inline std::string python_venv() {
-  static std::string venv = [] {
-    if (const char* v = std::getenv("ACCEL_PY_VENV"); v && *v) return std::string(v);
-    auto r = run_command({"bash", std::string(ACCEL_SOURCE_DIR) + "/scripts/setup-python.sh"},
-                         std::chrono::minutes(30));
-    if (!r.status.success())
-      throw std::runtime_error("scripts/setup-python.sh failed (" + r.status.describe() + "):\n" +
-                               r.output);
-    std::string last, line;
-    for (char c : r.output) {
-      if (c == '\n') {
-        if (!line.empty()) last = line;
-        line.clear();
-      } else {
-        line += c;
-      }
-    }
-    if (!line.empty()) last = line;
-    if (!std::filesystem::exists(last + "/bin/python"))
-      throw std::runtime_error("scripts/setup-python.sh did not print a venv path:\n" + r.output);
-    return last;
-  }();
+  static const std::string venv = accel::testing::venv_from_script(
+      "ACCEL_PY_VENV", "scripts/setup-python.sh", "bin/python", std::chrono::minutes(30));
   return venv;
 }
 
@@ -108,21 +94,6 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-inline int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-    throw std::runtime_error("cannot bind a loopback port");
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 // Whether something accepts TCP connections on 127.0.0.1:<port>.
 inline bool tcp_open(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -159,17 +130,6 @@ inline bool http_ok(int port, const std::string& path) {
   }
   ::close(fd);
   return ok;
-}
-
-// Polls `done` every 100 ms until it is true or `limit` passes; returns its last value.
-template <typename F>
-bool eventually(F&& done, std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
 }
 
 }  // namespace accel::trackers_test

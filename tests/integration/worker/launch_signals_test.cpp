@@ -8,8 +8,9 @@
 
 #include <filesystem>
 #include <set>
-#include <thread>
 
+#include "eventually.h"
+#include "files.h"
 #include "training_harness.h"
 
 namespace accel::testing {
@@ -18,13 +19,6 @@ namespace {
 const std::string kProbe = SIGNAL_PROBE;
 const std::string kMlp = MLP_TRAINER;
 constexpr auto kWait = std::chrono::seconds(60);  // every wait below ends well before
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // A live process: /proc/<pid> exists and is not a zombie waiting for a parent that does not
 // reap (orphans are re-parented, and a container's init may never reap them).
@@ -63,17 +57,6 @@ std::set<pid_t> descendants(pid_t root) {
   return out;
 }
 
-// Waits until `done()` or the limit; false on timeout.
-template <class F>
-bool wait_until(F done, std::chrono::seconds limit = kWait) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return true;
-}
-
 // `accel launch --num_processes 2 <flags> -- <program>` as a child of this test, its output
 // in <dir>/launcher.log.
 std::unique_ptr<Subprocess> start_launcher(const std::string& dir,
@@ -103,13 +86,15 @@ Gang start_probes(const std::string& dir, std::vector<std::string> probe_args,
   std::vector<std::string> program{kProbe, "--dir", dir};
   program.insert(program.end(), probe_args.begin(), probe_args.end());
   Gang g{start_launcher(dir, launch_flags, program), {}};
-  bool ready = wait_until([&] {
-    return std::filesystem::exists(dir + "/ready_rank0") &&
-           std::filesystem::exists(dir + "/ready_rank1");
-  });
-  EXPECT_TRUE(ready) << slurp(dir + "/launcher.log");
+  bool ready = eventually(
+      [&] {
+        return std::filesystem::exists(dir + "/ready_rank0") &&
+               std::filesystem::exists(dir + "/ready_rank1");
+      },
+      kWait);
+  EXPECT_TRUE(ready) << read_file(dir + "/launcher.log");
   for (int r = 0; r < 2; ++r) {
-    std::istringstream ids(slurp(dir + "/ready_rank" + std::to_string(r)));
+    std::istringstream ids(read_file(dir + "/ready_rank" + std::to_string(r)));
     pid_t pid, helper;
     if (ids >> pid >> helper) g.processes.insert({pid, helper});
   }
@@ -120,7 +105,7 @@ Gang start_probes(const std::string& dir, std::vector<std::string> probe_args,
 // The signals rank r recorded, in order.
 std::vector<int> signals_of(const std::string& dir, int r) {
   std::vector<int> out;
-  std::istringstream in(slurp(dir + "/signal_rank" + std::to_string(r)));
+  std::istringstream in(read_file(dir + "/signal_rank" + std::to_string(r)));
   int s;
   while (in >> s) out.push_back(s);
   return out;
@@ -138,8 +123,8 @@ TEST_P(LaunchSignals, SignalToTheLauncherReachesEveryRankAndTheLauncherExitsWith
   auto gang = start_probes(dir, {});
   ::kill(gang.launcher->pid(), sig);  // the launcher alone, as the kubelet or a terminal would
   auto status = gang.launcher->wait_for(kWait);
-  ASSERT_TRUE(status) << "launcher did not exit\n" << slurp(dir + "/launcher.log");
-  const auto log = slurp(dir + "/launcher.log");
+  ASSERT_TRUE(status) << "launcher did not exit\n" << read_file(dir + "/launcher.log");
+  const auto log = read_file(dir + "/launcher.log");
   EXPECT_EQ(status->exit_code, std::optional<int>(128 + sig)) << status->describe() << "\n" << log;
   EXPECT_EQ(signals_of(dir, 0), std::vector<int>{sig}) << log;
   EXPECT_EQ(signals_of(dir, 1), std::vector<int>{sig}) << log;
@@ -158,8 +143,8 @@ TEST(LaunchSignalsEscalation, RanksThatIgnoreSigtermAreKilledAfterTheGracePeriod
   auto gang = start_probes(dir, {"--ignore-term"}, {"--grace_seconds", "1"});
   ::kill(gang.launcher->pid(), SIGTERM);
   auto status = gang.launcher->wait_for(kWait);
-  ASSERT_TRUE(status) << slurp(dir + "/launcher.log");
-  const auto log = slurp(dir + "/launcher.log");
+  ASSERT_TRUE(status) << read_file(dir + "/launcher.log");
+  const auto log = read_file(dir + "/launcher.log");
   EXPECT_EQ(status->exit_code, std::optional<int>(128 + SIGTERM)) << status->describe() << "\n"
                                                                   << log;
   EXPECT_EQ(signals_of(dir, 0), std::vector<int>{SIGTERM}) << log;  // got it, ignored it
@@ -171,8 +156,8 @@ TEST(LaunchSignalsFailure, AKilledRankStopsTheOtherAndTheLauncherReports137) {
   auto dir = fresh_dir("launch-rank-killed");
   auto gang = start_probes(dir, {"--die-rank", "1"});
   auto status = gang.launcher->wait_for(kWait);
-  ASSERT_TRUE(status) << slurp(dir + "/launcher.log");
-  const auto log = slurp(dir + "/launcher.log");
+  ASSERT_TRUE(status) << read_file(dir + "/launcher.log");
+  const auto log = read_file(dir + "/launcher.log");
   EXPECT_EQ(status->exit_code, std::optional<int>(128 + SIGKILL)) << status->describe() << "\n"
                                                                   << log;
   EXPECT_EQ(signals_of(dir, 0), std::vector<int>{SIGTERM}) << log;  // stopped by the launcher
@@ -187,15 +172,16 @@ TEST(LaunchSignalsTrainer, SigtermStopsTwoTrainingRanksOfTheMlpExample) {
   auto dir = fresh_dir("launch-sig-mlp");
   auto launcher = start_launcher(dir, {}, {kMlp, "--steps", "1000000", "--log-every", "1"});
   // Training has started on both ranks once rank 0 logged a step (steps are collective).
-  ASSERT_TRUE(wait_until([&] {
-    return slurp(dir + "/launcher.log").find("step 2 loss") != std::string::npos;
-  })) << slurp(dir + "/launcher.log");
+  ASSERT_TRUE(eventually(
+      [&] { return read_file(dir + "/launcher.log").find("step 2 loss") != std::string::npos; },
+      kWait))
+      << read_file(dir + "/launcher.log");
   auto processes = descendants(launcher->pid());
   ASSERT_GE(processes.size(), 2u);
   ::kill(launcher->pid(), SIGTERM);
   auto status = launcher->wait_for(kWait);
-  ASSERT_TRUE(status) << slurp(dir + "/launcher.log");
-  const auto log = slurp(dir + "/launcher.log");
+  ASSERT_TRUE(status) << read_file(dir + "/launcher.log");
+  const auto log = read_file(dir + "/launcher.log");
   EXPECT_EQ(status->exit_code, std::optional<int>(128 + SIGTERM)) << status->describe() << "\n"
                                                                   << log;
   EXPECT_EQ(log.find("done:"), std::string::npos) << "training finished instead of stopping";

@@ -3,12 +3,13 @@
 
 #include "accel/config.h"
 #include "config_test_support.h"
+#include "files.h"
 
 namespace accel {
 namespace {
 
 using testing::error_of;
-using testing::read_text;
+using testing::read_file;
 using testing::ScratchDir;
 using testing::write_text;
 
@@ -179,7 +180,7 @@ TEST(ConfigFileWriting, WrittenFileResolvesBackToTheSameValues) {
 TEST(ConfigFileWriting, EachKeyCarriesItsHelpAsAComment) {
   ScratchDir dir;
   write_config_file(dir.file("c.yaml"), {{"seed", "1"}});
-  const std::string text = read_text(dir.file("c.yaml"));
+  const std::string text = read_file(dir.file("c.yaml"));
   EXPECT_TRUE(contains(text, "# " + find_config_key("seed")->help)) << text;
 }
 

@@ -1,4 +1,5 @@
-// config_test_support.h — a scratch directory and file helpers for the config tests.
+// config_test_support.h — a scratch directory and file helpers for the config tests (reading a
+// file back: tests/support/files.h).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -6,7 +7,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 namespace accel::testing {
@@ -37,13 +37,6 @@ class ScratchDir {
 inline void write_text(const std::string& path, const std::string& text) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::ofstream(path) << text;
-}
-
-inline std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
 }
 
 // The message of the exception `f` throws as E ("" and a test failure when none is thrown).
