@@ -6,6 +6,7 @@ source "$(dirname "$0")/lib.sh"
 PACKAGES=(
   g++ cmake ninja-build ccache pkg-config git curl unzip ca-certificates
   libcpprest-dev libboost-dev libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev
+  libhowardhinnant-date-dev   # RFC 3339 timestamps (the reference implementation of C++20 <chrono> dates)
   libgtest-dev libgmock-dev libcli11-dev libssl-dev openssl
   libmicrohttpd-dev      # the embedded HTTP server of ranks and the operator (worker/src/http)
   libgloo-dev            # gloo headers for c10d's ProcessGroupGloo (the torch wheel lacks them)

@@ -1,35 +1,25 @@
 #include "base64.h"
 
+#include <algorithm>
 #include <stdexcept>
+
+#include <cpprest/asyncrt_utils.h>
 
 namespace accel::kube::detail {
 
 std::string base64_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  unsigned buffer = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
-    else if (c == '=') break;
-    else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    else
-      throw std::invalid_argument("not base64: character '" + std::string(1, c) + "' at offset " +
-                                  std::to_string(i));
-    buffer = (buffer << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
-    }
+  // kubectl (Go's encoding/base64) skips line breaks inside the data; so do we.
+  std::string compact(text);
+  compact.erase(std::remove_if(compact.begin(), compact.end(),
+                               [](char c) { return c == '\n' || c == '\r'; }),
+                compact.end());
+  std::vector<unsigned char> bytes;
+  try {
+    bytes = utility::conversions::from_base64(compact);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(std::string("not base64: ") + e.what());
   }
-  return out;
+  return std::string(bytes.begin(), bytes.end());
 }
 
 }  // namespace accel::kube::detail

@@ -1,4 +1,4 @@
-// base64.h — decoding kubeconfig *-data fields.
+// base64.h — decoding kubeconfig *-data fields (cpprestsdk decodes; this adapts it to text).
 #pragma once
 
 #include <string>
@@ -6,8 +6,8 @@
 
 namespace accel::kube::detail {
 
-// Standard alphabet, padding optional, whitespace ignored. Throws std::invalid_argument
-// (with the offset) on any other character.
+// Standard alphabet with padding, line breaks ignored (as kubectl reads these fields). Throws
+// std::invalid_argument saying what is wrong with anything else.
 std::string base64_decode(std::string_view text);
 
 }  // namespace accel::kube::detail

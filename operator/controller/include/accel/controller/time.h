@@ -15,8 +15,9 @@ using Duration = std::chrono::milliseconds;
 
 // "YYYY-MM-DDTHH:MM:SSZ" in UTC, truncated to whole seconds.
 std::string format_rfc3339(Time t);
-// Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm)" (what kube-apiserver writes and
-// a little more); std::nullopt for anything else, including an empty string.
+// Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm)" (what kube-apiserver writes; the
+// offset's minutes may be left out); std::nullopt for anything else, including an invalid
+// date, a leap second or an empty string.
 std::optional<Time> parse_rfc3339(const std::string& text);
 
 // Whole seconds, rounded up: how long a requeue must wait so that the timer has fired.
