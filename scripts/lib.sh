@@ -23,3 +23,24 @@ require_go() {
   local v; v=$(go env GOVERSION | sed 's/^go//')
   [ "$(printf '%s\n1.26\n' "$v" | sort -V | head -1)" = "1.26" ] || die "Go >= 1.26 required, found $v"
 }
+
+# A cached Python venv for pinned requirements: sets VENV ($ACCEL_CACHE/venv-NAME-<hash of the
+# Python version and REQUIREMENTS>) and MARKER (its completion file). Returns 0 when a complete
+# one is there; otherwise makes a fresh empty one holding requirements.txt and returns 1, and
+# the caller installs into it and touches "$MARKER".
+cached_venv() {  # NAME REQUIREMENTS
+  PYTHON="${ACCEL_PYTHON:-python3}"
+  command -v "$PYTHON" >/dev/null || die "python3 is required on PATH (or set ACCEL_PYTHON)"
+  local hash
+  hash=$(printf '%s\n%s\n' "$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+         "$2" | sha256sum | cut -c1-12)
+  VENV="$ACCEL_CACHE/venv-$1-$hash"
+  MARKER="$VENV/.accel-complete"
+  [ -f "$MARKER" ] && [ -x "$VENV/bin/python" ] && return 0
+  # A venv without its marker is a half-finished install: start again from scratch.
+  rm -rf "$VENV"
+  log "creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+  printf '%s\n' "$2" > "$VENV/requirements.txt"
+  return 1
+}

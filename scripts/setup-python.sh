@@ -16,25 +16,11 @@ REQUIREMENTS="tensorboard==2.21.0
 mlflow==3.17.2
 wandb==0.31.0"
 
-PYTHON="${ACCEL_PYTHON:-python3}"
-command -v "$PYTHON" >/dev/null || die "python3 is required on PATH (or set ACCEL_PYTHON)"
-
-hash=$(printf '%s\n%s\n' "$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
-       "$REQUIREMENTS" | sha256sum | cut -c1-12)
-VENV="$ACCEL_CACHE/venv-trackers-$hash"
-MARKER="$VENV/.accel-complete"
-
-if [ -f "$MARKER" ] && [ -x "$VENV/bin/python" ]; then
+if cached_venv trackers "$REQUIREMENTS"; then
   log "tracker readers present in $VENV"
   echo "$VENV"
   exit 0
 fi
-
-# A venv without its marker is a half-finished install: start again from scratch.
-rm -rf "$VENV"
-log "creating $VENV"
-"$PYTHON" -m venv "$VENV"
-printf '%s\n' "$REQUIREMENTS" > "$VENV/requirements.txt"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
 "$VENV/bin/python" -m pip install --quiet -r "$VENV/requirements.txt" >&2 \
   || die "pip install of the pinned tracker readers failed (see above)"
