@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -26,7 +27,7 @@ struct LaunchCommand {
   LaunchFlags flags;
   std::vector<std::string> program;
   std::string log_dir;
-  int grace_seconds = 10;
+  int grace_seconds = -1;  // -1: termination_grace_seconds - 1
 };
 
 }  // namespace
@@ -38,13 +39,16 @@ void add_launch_command(CLI::App& app) {
       "Run this node's ranks of a training program: accel launch [flags] -- PROGRAM [ARGS...]. "
       "Flags override the config file and ACCEL_* environment; the program's own code overrides "
       "flags. SIGTERM, SIGINT and SIGHUP are forwarded to every rank (then SIGKILL after "
-      "--grace_seconds) and the launcher exits 128+N; if a rank fails, the others are stopped "
-      "and the launcher exits with that rank's code (api/EXIT_CODES.md).");
+      "--grace_seconds); the launcher exits 82 when every rank stopped with a checkpoint, else "
+      "128+N; if a rank fails, the others are stopped and the launcher exits with that rank's "
+      "code (api/EXIT_CODES.md).");
   add_launch_flags(*sub, state->flags);
   sub->add_option("--log_dir", state->log_dir, "Write each rank's output to LOG_DIR/rank_N.log");
   sub->add_option("--grace_seconds", state->grace_seconds,
                   "Seconds between the stopping signal (SIGTERM, or the signal forwarded) and "
-                  "SIGKILL when the gang stops");
+                  "SIGKILL when the gang stops; default: termination_grace_seconds - 1 after a "
+                  "signal (the ranks checkpoint in it, and are gone before the pod's grace period "
+                  "ends), 10 after a rank failed");
   sub->add_option("program", state->program, "The training program and its arguments")
       ->required();
   sub->prefix_command();
@@ -70,7 +74,10 @@ void add_launch_command(CLI::App& app) {
     if (!cfg.get_bool("cpu")) plan.gpu_ids = parse_gpu_ids(cfg.get_string("gpu_ids"));
     plan.env = s.flags.to_env();
     plan.log_dir = s.log_dir;
-    plan.grace = std::chrono::seconds(s.grace_seconds);
+    plan.grace = std::chrono::seconds(
+        s.grace_seconds >= 0 ? s.grace_seconds
+                             : std::max(1, cfg.get_int("termination_grace_seconds") - 1));
+    if (s.grace_seconds >= 0) plan.failure_grace = plan.grace;
     std::exit(launch_gang(plan));
   });
 }

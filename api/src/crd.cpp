@@ -198,7 +198,8 @@ oj crd_json() {
       column("Nodes", "integer", ".spec.nodes", "Nodes (one pod each)"),
       column("GPUs/node", "integer", ".spec.gpusPerNode", "GPUs per node (0 = CPU)"),
       column("Precision", "string", ".spec.precision", "Mixed precision"),
-      column("Restarts", "integer", ".status.restarts", "Gang restarts so far"),
+      column("Restarts", "integer", ".status.restarts", "Gang restarts after failures (count against maxRestarts)"),
+      column("Disruptions", "integer", ".status.disruptions", "Gang restarts after preemption, eviction, deletion or node loss"),
       column("Step", "integer", ".status.progress.step", "Optimizer steps completed"),
       column("Age", "date", ".metadata.creationTimestamp", "Time since creation"),
   });

@@ -67,6 +67,8 @@ const std::vector<Setting>& settings() {
          return i(s.runPolicy.stallTimeoutSeconds);
        }},
       {"metrics_port", [](S s, int, auto&, int) { return i(s.metrics.port); }},
+      {"termination_grace_seconds",
+       [](S s, int, auto&, int) { return i(s.template_.terminationGracePeriodSeconds); }},
   };
   return rows;
 }

@@ -33,6 +33,8 @@ std::string exit_reason(int code) {
     case 79: return "RendezvousTimeout";
     case 80: return "CollectiveTimeout";
     case 81: return "Stalled";
+    case 82: return "Preempted";
+    case 83: return "PreemptedNoCheckpoint";
     default: break;
   }
   if (code > 128 && code < 256) return "Signal" + std::to_string(code - 128);
@@ -48,6 +50,10 @@ std::string describe_exit_code(int code) {
     case 79: return c + " (RendezvousTimeout: not all ranks joined in time)";
     case 80: return c + " (CollectiveTimeout: hung collective or process-group error)";
     case 81: return c + " (Stalled: no step completed within the stall timeout)";
+    case 82: return c + " (Preempted: stopped by SIGTERM after a checkpoint of its last step)";
+    case 83:
+      return c + " (PreemptedNoCheckpoint: stopped by SIGTERM; the checkpoint did not complete "
+                 "within the grace period, the previous one stands)";
     default: break;
   }
   if (code > 128 && code < 256) {
@@ -67,12 +73,15 @@ std::string to_string(FailureClass c) {
     case FailureClass::Success: return "Success";
     case FailureClass::Permanent: return "Permanent";
     case FailureClass::Retryable: return "Retryable";
+    case FailureClass::Disruption: return "Disruption";
   }
   return "?";
 }
 
 FailureClass classify_exit(int code, RestartPolicy policy) {
   if (code == 0) return FailureClass::Success;
+  if (code == to_int(ExitCode::Preempted) || code == to_int(ExitCode::PreemptedNoCheckpoint))
+    return FailureClass::Disruption;
   switch (policy) {
     case RestartPolicy::Never:
       return FailureClass::Permanent;

@@ -149,7 +149,8 @@ std::vector<FieldSpec> build_fields() {
           .def("Running").oneof({"All", "Running", "None"}),
       F("spec.runPolicy.suspend", T::Boolean, "Suspended jobs have no pods; resuming starts a "
                                               "new attempt.").def(false),
-      F("spec.template", T::Object, "Pod settings copied into every worker pod."),
+      F("spec.template", T::Object, "Pod settings copied into every worker pod.")
+          .def(json::object()),
       F("spec.template.nodeSelector", T::StringMap, "Node labels the pods must match."),
       F("spec.template.tolerations", T::RawObjectList, "core/v1 Tolerations of the pods."),
       F("spec.template.volumes", T::RawObjectList, "core/v1 Volumes of the pods."),
@@ -157,6 +158,10 @@ std::vector<FieldSpec> build_fields() {
                                                         "container."),
       F("spec.template.serviceAccountName", T::String, "Service account of the pods."),
       F("spec.template.priorityClassName", T::String, "Priority class of the pods."),
+      F("spec.template.terminationGracePeriodSeconds", T::Integer,
+        "Seconds from SIGTERM to SIGKILL when a pod is stopped (deleted, preempted, evicted, "
+        "drained): a worker finishes its step, writes a checkpoint and exits 82 within it.")
+          .def(120).min(1).max(86400),
 
       F("status", T::Object, "What the operator observed; written through the status "
                              "subresource."),
@@ -171,14 +176,20 @@ std::vector<FieldSpec> build_fields() {
       F("status.conditions[].reason", T::String, "Machine-readable reason (CamelCase)."),
       F("status.conditions[].message", T::String, "Human-readable details."),
       F("status.conditions[].lastTransitionTime", T::DateTime, "When status last changed."),
-      F("status.restarts", T::Integer, "Gang restarts so far.").min(0),
+      F("status.restarts", T::Integer, "Gang restarts after failures so far; they count against "
+                                       "runPolicy.maxRestarts.").min(0),
+      F("status.disruptions", T::Integer, "Gang restarts after disruptions so far (preemption, "
+                                          "eviction, pod deletion, node loss, exit 82/83); they "
+                                          "do not count against runPolicy.maxRestarts.").min(0),
       F("status.attempt", T::Integer, "Current attempt, 0-based; workers see it as "
                                       "ACCEL_RESTART_COUNT.").min(0),
-      F("status.lastFailure", T::Object, "The most recent failed pod."),
+      F("status.lastFailure", T::Object, "The pod that ended the most recent gang."),
       F("status.lastFailure.pod", T::String, "Pod name."),
       F("status.lastFailure.rank", T::Integer, "Global rank that failed first, -1 if unknown."),
       F("status.lastFailure.exitCode", T::Integer, "Exit code (see EXIT_CODES.md)."),
       F("status.lastFailure.reason", T::String, "Reason derived from the exit code."),
+      F("status.lastFailure.disruption", T::Boolean, "Whether it was a disruption (see "
+                                                     "restarts and disruptions)."),
       F("status.startTime", T::DateTime, "When the first attempt started."),
       F("status.completionTime", T::DateTime, "When the job succeeded or failed."),
       F("status.observedGeneration", T::Integer, "metadata.generation the status reflects."),
@@ -189,6 +200,10 @@ std::vector<FieldSpec> build_fields() {
       F("status.progress.etaSeconds", T::Number, "Estimated seconds to totalSteps."),
       F("status.progress.lastStepTime", T::DateTime, "When the last step completed."),
       F("status.progress.loss", T::Number, "The last training loss the program logged."),
+      F("status.progress.activity", T::String, "What rank 0 is doing: training, "
+                                               "checkpointing or evaluating (the stall clock "
+                                               "runs only while training).")
+          .maxlen(32),
   };
 }
 

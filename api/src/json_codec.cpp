@@ -157,6 +157,11 @@ class Obj {
   void nonzero(const std::string& key, std::int64_t& out) { integer(key, out); }
   void always(const std::string& key, std::int64_t& out) { integer(key, out); }
   void always(const std::string& key, double& out) { number(key, out); }
+  void always(const std::string& key, bool& out) {
+    std::optional<bool> v;
+    boolean(key, v);
+    if (v) out = *v;
+  }
   void quantities(const std::string& key, std::map<std::string, std::string>& out) { string_map(key, out, true); }
   void labels(const std::string& key, std::map<std::string, std::string>& out) { string_map(key, out, false); }
   template <typename E>
@@ -331,6 +336,7 @@ void visit(V& v, PodTemplateSpec& t) {
   v.raw_list("volumeMounts", t.volumeMounts);
   v.str("serviceAccountName", t.serviceAccountName);
   v.str("priorityClassName", t.priorityClassName);
+  v.integer("terminationGracePeriodSeconds", t.terminationGracePeriodSeconds);
 }
 template <typename V>
 void visit(V& v, AccelJobSpec& s) {
@@ -368,6 +374,7 @@ void visit(V& v, FailureInfo& f) {
   v.always("rank", f.rank);
   v.always("exitCode", f.exitCode);
   v.str("reason", f.reason);
+  v.always("disruption", f.disruption);
 }
 template <typename V>
 void visit(V& v, Progress& p) {
@@ -377,12 +384,14 @@ void visit(V& v, Progress& p) {
   v.always("etaSeconds", p.etaSeconds);
   v.str("lastStepTime", p.lastStepTime);
   v.number("loss", p.loss);
+  v.str("activity", p.activity);
 }
 template <typename V>
 void visit(V& v, AccelJobStatus& s) {
   v.enumeration("phase", s.phase, parse_job_phase);
   v.items("conditions", s.conditions);
   v.always("restarts", s.restarts);
+  v.always("disruptions", s.disruptions);
   v.always("attempt", s.attempt);
   v.nested("lastFailure", s.lastFailure);
   v.str("startTime", s.startTime);
@@ -442,6 +451,7 @@ class Out {
   }
   void always(const char* key, std::int64_t v) { j[key] = v; }
   void always(const char* key, double v) { j[key] = v; }
+  void always(const char* key, bool v) { j[key] = v; }
   void nonzero(const char* key, std::int64_t v) {
     if (v != 0) j[key] = v;
   }
@@ -526,7 +536,7 @@ void to_json(json& j, const AccelJob& job) {
   j["spec"] = job.spec;
   json st = job.status;
   // A status that says nothing is left out, as the API server does before the first update.
-  if (st != json{{"restarts", 0}, {"attempt", 0}}) j["status"] = st;
+  if (st != json(AccelJobStatus{})) j["status"] = st;
 }
 
 void from_json(const json& j, AccelJob& job) {

@@ -31,11 +31,17 @@ inline uint64_t sample_key(uint64_t seed, int64_t index) { return mix(mix(seed) 
 // Faults for the tests, on the public API only: --crash-at-step / --hang-at-step act when
 // that optimizer step begins on --fault-rank; --crash-in-save N kills rank 0 in the middle of
 // its N-th checkpoint save (through a state registered for checkpointing, so the model and
-// optimizer files are written, the checkpoint not yet committed).
+// optimizer files are written, the checkpoint not yet committed); --slow-save-seconds S makes
+// every checkpoint save take S seconds longer (a large model on a slow volume);
+// --eval-every N --eval-seconds S spends S seconds in Accelerator::evaluating() before every
+// N-th step (a validation pass).
 struct FaultFlags {
   int64_t crash_at_step = -1;
   int64_t hang_at_step = -1;
   int64_t crash_in_save = -1;
+  double slow_save_seconds = 0;
+  int64_t eval_every = 0;
+  double eval_seconds = 0;
   int rank = 0;
 
   void add_to(CLI::App& app) {
@@ -43,9 +49,22 @@ struct FaultFlags {
     app.add_option("--hang-at-step", hang_at_step, "Testing: hang --fault-rank at this step");
     app.add_option("--fault-rank", rank, "Testing: the rank that --crash/--hang-at-step applies to");
     app.add_option("--crash-in-save", crash_in_save, "Testing: SIGKILL rank 0 during its N-th checkpoint save");
+    app.add_option("--slow-save-seconds", slow_save_seconds, "Testing: every checkpoint save takes this much longer");
+    app.add_option("--eval-every", eval_every, "Testing: an evaluation before every N-th step");
+    app.add_option("--eval-seconds", eval_seconds, "Testing: how long each evaluation takes");
   }
   // Before prepare().
   void install(accel::Accelerator& acc) {
+    if (slow_save_seconds > 0 && acc.is_main_process()) {
+      const auto pause = std::chrono::duration<double>(slow_save_seconds);
+      acc.register_for_checkpointing(
+          "slow-save",
+          [pause] {
+            std::this_thread::sleep_for(pause);
+            return std::string();
+          },
+          [](const std::string&) {});
+    }
     if (crash_in_save < 0 || !acc.is_main_process()) return;
     auto saves = std::make_shared<int64_t>(0);
     const int64_t n = crash_in_save;
@@ -58,9 +77,14 @@ struct FaultFlags {
         [](const std::string&) {});
   }
   // At every micro-batch, before accumulate().
-  void at_micro_batch(const accel::Accelerator& acc) const {
-    if (acc.process_index() != rank || acc.batch_in_epoch() % acc.gradient_accumulation_steps() != 0) return;
+  void at_micro_batch(accel::Accelerator& acc) const {
+    if (acc.batch_in_epoch() % acc.gradient_accumulation_steps() != 0) return;
     const int64_t step = acc.completed_steps() + 1;
+    if (eval_every > 0 && step % eval_every == 0) {
+      auto evaluation = acc.evaluating();
+      std::this_thread::sleep_for(std::chrono::duration<double>(eval_seconds));
+    }
+    if (acc.process_index() != rank) return;
     if (step == crash_at_step) std::raise(SIGKILL);
     if (step == hang_at_step)
       for (;;) std::this_thread::sleep_for(std::chrono::seconds(60));

@@ -230,7 +230,7 @@ json desired_pod(const api::AccelJob& job, std::int64_t attempt, std::int64_t no
                {"restartPolicy", "Never"},
                // Service links would add one env var per Service in the namespace to every rank.
                {"enableServiceLinks", false},
-               {"terminationGracePeriodSeconds", options.termination_grace_period_seconds},
+               {"terminationGracePeriodSeconds", *job.spec.template_.terminationGracePeriodSeconds},
                {"containers", json::array({container})}};
   const api::PodTemplateSpec& t = s.template_;
   if (!t.nodeSelector.empty()) spec["nodeSelector"] = t.nodeSelector;

@@ -34,7 +34,7 @@ Outcome execute(const api::AccelJob& job, const Decision& decision, Cluster& clu
           } else if constexpr (std::is_same_v<A, DeletePod>) {
             cluster.delete_pod(job, a.name, a.force);
           } else if constexpr (std::is_same_v<A, DeleteAllPods>) {
-            cluster.delete_all_pods(job);
+            cluster.delete_all_pods(job, a.grace_seconds);
           } else if constexpr (std::is_same_v<A, RecordEvent>) {
             cluster.record_event(job, a);
           } else if constexpr (std::is_same_v<A, DeleteJob>) {

@@ -122,6 +122,10 @@ std::optional<api::Progress> progress_from_json(const json& doc) {
   }
   if (child(doc, "loss").is_number() && std::isfinite(doc["loss"].get<double>()))
     p.loss = doc["loss"].get<double>();
+  // Only the values the schema allows reach the status (anything else would fail its write).
+  if (const json& a = child(doc, "activity"); a.is_string())
+    for (const char* known : {"training", "checkpointing", "evaluating"})
+      if (a.get<std::string>() == known) p.activity = known;
   return p;
 }
 

@@ -32,6 +32,15 @@ struct Failure {
   std::string detail;  // what happened, for messages
   api::FailureClass cls = api::FailureClass::Retryable;
   std::optional<Time> at;  // when it happened, to find the first of several
+  // Done to the job, not by it (DISRUPTIONS.md): a new attempt, no restart spent, no backoff.
+  bool disruption() const { return cls == api::FailureClass::Disruption; }
+  // What the survivors of a lost peer report: a failed collective or a signal (not the OOM
+  // killer's).
+  bool consequence() const {
+    return cls != api::FailureClass::Permanent &&
+           (exit_code == static_cast<int>(api::ExitCode::CollectiveTimeout) ||
+            (exit_code >= static_cast<int>(api::ExitCode::SignalBase) && reason != reason::kOOMKilled));
+  }
 };
 
 std::string secs(Duration d) { return std::to_string(ceil_seconds(d)) + "s"; }
@@ -146,7 +155,7 @@ class Reconciler {
   // A pod on a dead node never finishes terminating and would block the next gang forever.
   void force_delete_stuck_pods() {
     const Duration grace =
-        seconds(options_.termination_grace_period_seconds) + options_.force_delete_after;
+        seconds(*spec().template_.terminationGracePeriodSeconds) + options_.force_delete_after;
     for (const auto& p : pods_) {
       if (!p.terminating()) continue;
       const Time due = *p.deletion_timestamp + grace;
@@ -201,7 +210,8 @@ class Reconciler {
         if (!is_current(p) && !p.terminating()) act(DeletePod{p.name, false});
       return;  // pod deletions wake us; stuck ones have their force-delete timer
     }
-    if (phase() == JobPhase::Restarting) {
+    const bool after_disruption = st().lastFailure && st().lastFailure->disruption;
+    if (phase() == JobPhase::Restarting && !after_disruption) {
       const Duration delay = backoff_for(st().restarts - 1, spec().runPolicy.backoff);
       if (auto since = condition_time(kCondRestarting); since && now_ < *since + delay) {
         wake_at(*since + delay);
@@ -273,7 +283,7 @@ class Reconciler {
       f.reason = reason::kPodDeleted;
       f.detail = "pod " + f.pod + " (node " + std::to_string(f.node_rank) +
                  ") disappeared while the gang was running";
-      f.cls = retry_unless_never();
+      f.cls = api::FailureClass::Disruption;
       return handle_failure(f);
     }
     if (phase() == JobPhase::Starting) {
@@ -338,21 +348,21 @@ class Reconciler {
       }
     } else if (p.terminating() && !p.finished()) {
       f.reason = reason::kPodDeleted;
-      f.cls = retry_unless_never();
       f.at = p.deletion_timestamp;
       f.detail = where + " is being deleted while the gang runs";
     } else {
       return std::nullopt;
     }
-    // Preemption, eviction, node drain: not the program's fault.
+    // Preemption, eviction, node drain, a deletion the operator did not make (it deletes pods
+    // of the current gang only after deciding to end it): not the program's fault.
     if (disruption || evicted) {
       f.reason = disruption && !disruption->reason.empty() ? disruption->reason
                  : evicted                                 ? std::string(reason::kEvicted)
                                                            : std::string(reason::kDisruption);
-      f.cls = retry_unless_never();
       const std::string why = disruption ? disruption->message : p.message;
       f.detail = where + " was disrupted (" + f.reason + ")" + (why.empty() ? "" : ": " + why);
     }
+    if (disruption || evicted || p.terminating()) f.cls = api::FailureClass::Disruption;
     return f;
   }
 
@@ -360,8 +370,18 @@ class Reconciler {
   // because a peer then died of SIGTERM), else the earliest; within the same second (the
   // resolution of a container's finishedAt) a root cause before a collective failure (exit 80
   // is what the survivors of a lost peer report), then by node rank.
+  // A disruption seen anywhere in the gang explains the survivors' collective failures and
+  // signals (DISRUPTIONS.md), whatever their order.
   std::optional<Failure> first_failure(
       const std::map<std::int64_t, const ObservedPod*>& gang) const {
+    std::vector<Failure> all;
+    for (const auto& [rank, p] : gang)
+      if (auto f = pod_failure(*p)) all.push_back(*f);
+    const bool any_disruption =
+        std::any_of(all.begin(), all.end(), [](const Failure& f) { return f.disruption(); });
+    const bool only_consequences = std::all_of(all.begin(), all.end(), [](const Failure& f) {
+      return f.disruption() || f.consequence();
+    });
     std::optional<Failure> best;
     auto before = [](const Failure& a, const Failure& b) {
       const bool ap = a.cls == api::FailureClass::Permanent,
@@ -374,8 +394,10 @@ class Reconciler {
       if (ac != bc) return bc;
       return a.node_rank < b.node_rank;
     };
-    for (const auto& [rank, p] : gang)
-      if (auto f = pod_failure(*p); f && (!best || before(*f, *best))) best = f;
+    for (const Failure& f : all) {
+      if (any_disruption && only_consequences && !f.disruption()) continue;
+      if (!best || before(f, *best)) best = f;
+    }
     return best;
   }
 
@@ -410,6 +432,11 @@ class Reconciler {
   std::optional<Failure> stall() {
     const auto& timeout = spec().runPolicy.stallTimeoutSeconds;
     if (!timeout || *spec().metrics.port <= 0) return std::nullopt;
+    // A save or an evaluation the worker reports is not a stall (its own watchdog pauses too).
+    if (st().progress && !st().progress->activity.empty() && st().progress->activity != "training") {
+      wake_at(now_ + seconds(*timeout));
+      return std::nullopt;
+    }
     std::optional<Time> ref = condition_time(kCondRunning);
     if (st().progress)
       if (auto last = parse_rfc3339(st().progress->lastStepTime); last && (!ref || *last > *ref))
@@ -431,7 +458,9 @@ class Reconciler {
   }
 
   void handle_failure(const Failure& f) {
-    st().lastFailure = api::FailureInfo{f.pod, global_rank(f.node_rank), f.exit_code, f.reason};
+    st().lastFailure =
+        api::FailureInfo{f.pod, global_rank(f.node_rank), f.exit_code, f.reason, f.disruption()};
+    if (f.disruption()) return restart(f);
     const auto& policy = spec().runPolicy;
     if (f.cls == api::FailureClass::Permanent)
       return fail(f.reason, f.detail + "; not retried (restartPolicy " +
@@ -443,20 +472,31 @@ class Reconciler {
     restart(f);
   }
 
+  // A new attempt: after a failure it spends a restart and waits the backoff; after a
+  // disruption it does neither.
   void restart(const Failure& f) {
-    const Duration delay = backoff_for(st().restarts, spec().runPolicy.backoff);
-    st().restarts += 1;
+    const bool disrupted = f.disruption();
+    const Duration delay =
+        disrupted ? Duration(0) : backoff_for(st().restarts, spec().runPolicy.backoff);
+    (disrupted ? st().disruptions : st().restarts) += 1;
     st().attempt += 1;
     st().phase = JobPhase::Restarting;
-    const std::string msg = "restart " + std::to_string(st().restarts) + " of " +
-                            std::to_string(*spec().runPolicy.maxRestarts) + ": " + f.detail +
-                            "; attempt " + std::to_string(attempt()) + " starts in " + secs(delay) +
+    const std::string count =
+        disrupted ? "disruption " + std::to_string(st().disruptions) +
+                        " (not counted against maxRestarts " +
+                        std::to_string(*spec().runPolicy.maxRestarts) + ")"
+                  : "restart " + std::to_string(st().restarts) + " of " +
+                        std::to_string(*spec().runPolicy.maxRestarts);
+    const std::string msg = count + ": " + f.detail + "; attempt " + std::to_string(attempt()) +
+                            (disrupted ? " starts" : " starts in " + secs(delay)) +
                             " once every pod of the old gang is gone";
     set(kCondRestarting, true, f.reason, msg);
     set(kCondRunning, false, "Restarting", "the gang is restarting");
-    event("Warning", "Restarting", msg);
-    if (has_live_pods()) act(DeleteAllPods{});
-    wake_at(now_ + delay);
+    event("Warning", disrupted ? "Disrupted" : "Restarting", msg);
+    if (has_live_pods())
+      act(DeleteAllPods{disrupted ? std::nullopt
+                                  : std::optional<std::int64_t>(options_.failure_teardown_grace_seconds)});
+    if (!disrupted) wake_at(now_ + delay);
   }
 
   // ---- Suspended ----
@@ -552,7 +592,9 @@ std::string describe(const Action& action) {
     std::string operator()(const DeletePod& a) const {
       return "DeletePod " + a.name + (a.force ? " force" : "");
     }
-    std::string operator()(const DeleteAllPods&) const { return "DeleteAllPods"; }
+    std::string operator()(const DeleteAllPods& a) const {
+      return "DeleteAllPods" + (a.grace_seconds ? " grace " + std::to_string(*a.grace_seconds) + "s" : "");
+    }
     std::string operator()(const RequeueAfter& a) const { return "RequeueAfter " + secs(a.after); }
     std::string operator()(const RecordEvent& a) const {
       return "Event " + a.type + " " + a.reason;

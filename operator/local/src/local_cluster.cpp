@@ -146,11 +146,11 @@ void LocalCluster::finish(Pod& pod, int exit_code, op::Time now) {
                                               {"finishedAt", op::format_rfc3339(now)}}}}}}});
 }
 
-void LocalCluster::terminate(Pod& pod, bool force, op::Time now) {
+void LocalCluster::terminate(Pod& pod, bool force, op::Time now, std::optional<op::Duration> grace) {
   json& meta = pod.object["metadata"];
   if (!meta.contains("deletionTimestamp")) {
     meta["deletionTimestamp"] = op::format_rfc3339(now);
-    pod.kill_at = now + grace_;
+    pod.kill_at = now + grace.value_or(grace_);
     if (pod.process) pod.process->signal(force ? SIGKILL : SIGTERM);
   } else if (force && pod.process) {
     pod.process->signal(SIGKILL);
@@ -162,9 +162,11 @@ void LocalCluster::delete_pod(const api::AccelJob&, const std::string& name, boo
     terminate(it->second, force, std::chrono::system_clock::now());
 }
 
-void LocalCluster::delete_all_pods(const api::AccelJob&) {
+void LocalCluster::delete_all_pods(const api::AccelJob&, std::optional<std::int64_t> grace_seconds) {
   const op::Time now = std::chrono::system_clock::now();
-  for (auto& [name, pod] : pods_) terminate(pod, false, now);
+  std::optional<op::Duration> grace;
+  if (grace_seconds) grace = std::chrono::seconds(*grace_seconds);
+  for (auto& [name, pod] : pods_) terminate(pod, false, now, grace);
 }
 
 void LocalCluster::record_event(const api::AccelJob&, const op::RecordEvent& e) {

@@ -55,7 +55,7 @@ class LocalCluster final : public op::Cluster {
   void create_service(const api::AccelJob& job, const nlohmann::json& object) override;
   void create_pod(const api::AccelJob& job, const nlohmann::json& object) override;
   void delete_pod(const api::AccelJob& job, const std::string& name, bool force) override;
-  void delete_all_pods(const api::AccelJob& job) override;
+  void delete_all_pods(const api::AccelJob& job, std::optional<std::int64_t> grace_seconds) override;
   void record_event(const api::AccelJob& job, const op::RecordEvent& event) override;
   void delete_job(const api::AccelJob& job) override;
 
@@ -80,7 +80,7 @@ class LocalCluster final : public op::Cluster {
     std::unique_ptr<Subprocess> process;  // null once reaped (or never started)
     op::Time kill_at{};                   // Terminating: SIGKILL from then on
   };
-  void terminate(Pod& pod, bool force, op::Time now);
+  void terminate(Pod& pod, bool force, op::Time now, std::optional<op::Duration> grace = std::nullopt);
   void finish(Pod& pod, int exit_code, op::Time now);
 
   PodEnvironment env_;

@@ -298,7 +298,7 @@ int LocalRunner::run() {
       std::to_string(*job_.spec.gradientAccumulationSteps) + "; run directory " + dir_);
   print_where();
 
-  const auto grace = std::chrono::seconds(op_options_.termination_grace_period_seconds);
+  const auto grace = std::chrono::seconds(*job_.spec.template_.terminationGracePeriodSeconds);
   LocalCluster cluster(pods_env_, grace, [this](const std::string& line) { say(line); });
   // Rank 0's /progress, read by the operator's poller (about once a second here).
   const std::string key = job_.metadata.namespace_ + "/" + job_.metadata.name;
@@ -325,10 +325,20 @@ int LocalRunner::run() {
       say(std::string("stopping the gang (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
           "): SIGTERM to every rank, completed checkpoints are kept; Ctrl-C again to kill at once");
       cluster.stop_everything(grace, hurry);
+      // Every rank stops after the same step with a checkpoint of it and exits 82 (libaccel's
+      // answer to SIGTERM): then so does accel run. Otherwise the signal's code, as a shell's.
+      bool all_preempted = false;
+      for (const auto& p : cluster.observe().pods) {
+        if (p.attempt != job_.status.attempt) continue;
+        all_preempted = p.terminated && p.terminated->exit_code == api::to_int(api::ExitCode::Preempted);
+        if (!all_preempted) break;
+      }
       const std::string ckpt = newest_checkpoint(checkpoint_dir());
       say(ckpt.empty() ? "stopped; no checkpoint was completed"
-                       : "stopped; the last checkpoint is " + ckpt + " (a new `accel run` resumes from it)");
-      exit_code = 128 + sig;
+                       : std::string(all_preempted ? "stopped after a checkpoint of the last step: "
+                                                   : "stopped; the last checkpoint is ") +
+                             ckpt + " (a new `accel run` resumes from it)");
+      exit_code = all_preempted ? api::to_int(api::ExitCode::Preempted) : 128 + sig;
       break;
     }
     cluster.sync(now);

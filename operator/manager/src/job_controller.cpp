@@ -73,19 +73,22 @@ class ApiServerCluster final : public Cluster {
     }
   }
   void delete_pod(const api::AccelJob& job, const std::string& name, bool force) override {
-    kube::DeleteOptions opts;
-    if (force) opts.grace_period_seconds = 0;
-    try {
-      client_.remove(kube::resources::pods(), job.metadata.namespace_, name, opts);
-    } catch (const kube::NotFoundError&) {
-    }
+    remove_pod(job, name, force ? std::optional<std::int64_t>(0) : std::nullopt);
   }
-  void delete_all_pods(const api::AccelJob& job) override {
+  void delete_all_pods(const api::AccelJob& job, std::optional<std::int64_t> grace_seconds) override {
     kube::ListOptions lo;
     lo.label_selector = pod_selector(job);
     for (const auto& pod : client_.list(kube::resources::pods(), job.metadata.namespace_, lo).items) {
       if (pod.contains("metadata") && pod["metadata"].contains("deletionTimestamp")) continue;
-      delete_pod(job, meta_string(pod, "name"), false);
+      remove_pod(job, meta_string(pod, "name"), grace_seconds);
+    }
+  }
+  void remove_pod(const api::AccelJob& job, const std::string& name, std::optional<std::int64_t> grace) {
+    kube::DeleteOptions opts;
+    opts.grace_period_seconds = grace;
+    try {
+      client_.remove(kube::resources::pods(), job.metadata.namespace_, name, opts);
+    } catch (const kube::NotFoundError&) {
     }
   }
   void record_event(const api::AccelJob&, const RecordEvent& e) override {
@@ -340,6 +343,9 @@ void JobController::record_transition(const api::AccelJobStatus& o, const api::A
   if (n.restarts > o.restarts)
     metrics_.restart(job.metadata.namespace_, job.metadata.name,
                      n.lastFailure ? n.lastFailure->reason : "Unknown");
+  if (n.disruptions > o.disruptions)
+    metrics_.disruption(job.metadata.namespace_, job.metadata.name,
+                        n.lastFailure ? n.lastFailure->reason : "Unknown");
   if (np == "Running" && op != "Running" && n.restarts == 0 && n.attempt == 0) {
     if (auto created = parse_rfc3339(job.metadata.creationTimestamp))
       metrics_.time_to_running(std::chrono::duration<double>(now - *created).count());

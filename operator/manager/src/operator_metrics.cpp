@@ -36,7 +36,9 @@ struct OperatorMetrics::Impl {
   prometheus::Family<prometheus::Counter>& finished =
       prometheus::BuildCounter().Name("accel_operator_jobs_finished_total").Help("AccelJobs that finished, by phase.").Register(*registry);
   prometheus::Family<prometheus::Counter>& restarts =
-      prometheus::BuildCounter().Name("accel_operator_restarts_total").Help("Gang restarts, by job and reason.").Register(*registry);
+      prometheus::BuildCounter().Name("accel_operator_restarts_total").Help("Gang restarts after failures (they count against maxRestarts), by job and reason.").Register(*registry);
+  prometheus::Family<prometheus::Counter>& disruptions =
+      prometheus::BuildCounter().Name("accel_operator_disruptions_total").Help("Gang restarts after disruptions (preemption, eviction, deletion, node loss; not counted against maxRestarts), by job and reason.").Register(*registry);
   prometheus::Family<prometheus::Counter>& pods_created =
       prometheus::BuildCounter().Name("accel_operator_pods_created_total").Help("Worker pods created.").Register(*registry);
   prometheus::Family<prometheus::Histogram>& duration =
@@ -106,6 +108,12 @@ void OperatorMetrics::restart(const std::string& ns, const std::string& name,
                               const std::string& reason) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->restarts.Add({{"job_namespace", ns}, {"job_name", name}, {"reason", reason}}).Increment();
+}
+
+void OperatorMetrics::disruption(const std::string& ns, const std::string& name,
+                                 const std::string& reason) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->disruptions.Add({{"job_namespace", ns}, {"job_name", name}, {"reason", reason}}).Increment();
 }
 
 void OperatorMetrics::pod_created() {

@@ -334,7 +334,7 @@ TEST(CrdKubectl, GetShowsThePrinterColumnsIncludingStatus) {
   // Status is written through the status subresource, as the operator does.
   auto patched =
       cp().kubectl({"patch", "aj", "columns", "-n", ns, "--subresource=status", "--type=merge",
-                    "-p", R"({"status":{"phase":"Running","restarts":1,"progress":{"step":42}}})"});
+                    "-p", R"({"status":{"phase":"Running","restarts":1,"disruptions":4,"progress":{"step":42}}})"});
   ASSERT_TRUE(patched.status.success()) << patched.output;
 
   auto r = cp().kubectl({"get", "aj", "-n", ns});
@@ -346,8 +346,8 @@ TEST(CrdKubectl, GetShowsThePrinterColumnsIncludingStatus) {
   std::vector<std::string> h, v;
   for (std::istringstream s(header); s >> header;) h.push_back(header);
   for (std::istringstream s(row); s >> row;) v.push_back(row);
-  const std::vector<std::string> want_header = {"NAME",      "PHASE",    "NODES", "GPUS/NODE",
-                                                "PRECISION", "RESTARTS", "STEP",  "AGE"};
+  const std::vector<std::string> want_header = {"NAME",     "PHASE",       "NODES", "GPUS/NODE", "PRECISION",
+                                                "RESTARTS", "DISRUPTIONS", "STEP",  "AGE"};
   EXPECT_EQ(h, want_header) << r.output;
   ASSERT_EQ(v.size(), want_header.size()) << r.output;
   EXPECT_EQ(v[0], "columns");
@@ -356,7 +356,8 @@ TEST(CrdKubectl, GetShowsThePrinterColumnsIncludingStatus) {
   EXPECT_EQ(v[3], "2");
   EXPECT_EQ(v[4], "bf16");
   EXPECT_EQ(v[5], "1");
-  EXPECT_EQ(v[6], "42");
+  EXPECT_EQ(v[6], "4");
+  EXPECT_EQ(v[7], "42");
 
   // The `accel` category lists AccelJobs too.
   auto cat = cp().kubectl({"get", "accel", "-n", ns, "-o", "name"});

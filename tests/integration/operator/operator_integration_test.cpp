@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -90,6 +91,58 @@ TEST(Operator, FailedPodRestartsWholeGangAsNewAttemptAfterOldPodsAreGone) {
   for (const auto& e : pod["spec"]["containers"][0]["env"])
     if (e["name"] == "ACCEL_RESTART_COUNT") restart_count_env = e.value("value", "") == "1";
   EXPECT_TRUE(restart_count_env);
+}
+
+// DISRUPTIONS.md against the real API server: pods deleted by hand are disruptions (a new
+// attempt each, no restart spent), the counters survive an operator SIGKILL and a hand-deleted
+// Service, and only the failures count against maxRestarts.
+TEST(Operator, FiveDisruptionsDoNotFailAJobWithOneRestartButTwoCrashesDo) {
+  std::string ns = test_namespace();
+  std::optional<Operator> op(start_operator(ns));
+  kubectl_apply(ns, job_spec("dis", 2, {{"maxRestarts", 1}, {"backoff", {{"initialSeconds", 0}}}}));
+  for (int a = 0; a < 5; ++a) {
+    run_gang(ns, "dis", a, 2);
+    // A node drain, by hand: the pod goes (no kubelet here, so at once).
+    auto del = g_cp->kubectl({"delete", "pod", "-n", ns, "dis-a" + std::to_string(a) + "-n1"});
+    ASSERT_TRUE(del.status.success()) << del.output;
+    ASSERT_TRUE(eventually([&] { return get_job(ns, "dis")["status"].value("attempt", 0) == a + 1; }))
+        << get_job(ns, "dis").dump(2) << op->log();
+    json job = get_job(ns, "dis");
+    EXPECT_EQ(job["status"]["disruptions"], a + 1) << job.dump(2);
+    EXPECT_EQ(job["status"]["restarts"], 0) << job.dump(2);
+    EXPECT_EQ(job["status"]["lastFailure"]["disruption"], true) << job.dump(2);
+    if (a == 2) {
+      // The operator dies, its Service is deleted by hand, a new operator takes over.
+      op->proc->signal(SIGKILL);
+      op->proc->wait();
+      op.reset();
+      auto svc = g_cp->kubectl({"delete", "service", "-n", ns, "dis"});
+      ASSERT_TRUE(svc.status.success()) << svc.output;
+      op.emplace(start_operator(ns));
+    }
+  }
+  run_gang(ns, "dis", 5, 2);
+  // The new operator counted the two disruptions it saw (3 and 4), and no failure yet.
+  const std::string series = "{job_name=\"dis\",job_namespace=\"" + ns + "\",reason=\"PodDeleted\"}";
+  EXPECT_EQ(sample(op->metrics(), "accel_operator_disruptions_total" + series), 2) << op->metrics();
+  EXPECT_EQ(op->metrics().find("accel_operator_restarts_total{job_name=\"dis\""), std::string::npos);
+  EXPECT_TRUE(eventually([&] {
+    try {
+      g_client->get(kube::resources::services(), ns, "dis");
+      return true;
+    } catch (const kube::NotFoundError&) {
+      return false;
+    }
+  })) << "the hand-deleted Service was not recreated";
+  set_exited(ns, "dis-a5-n0", 1);
+  run_gang(ns, "dis", 6, 2);
+  set_exited(ns, "dis-a6-n0", 1);
+  ASSERT_TRUE(eventually([&] { return phase_of(ns, "dis") == "Failed"; })) << get_job(ns, "dis").dump(2);
+  json job = get_job(ns, "dis");
+  EXPECT_EQ((*condition(job, "Failed"))["reason"], "MaxRestartsExceeded");
+  EXPECT_EQ(job["status"]["disruptions"], 5);
+  EXPECT_EQ(job["status"]["restarts"], 1);
+  EXPECT_EQ(job["status"]["attempt"], 6);
 }
 
 TEST(Operator, FailsJobWhenMaxRestartsAreUsedUp) {

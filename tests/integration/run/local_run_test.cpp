@@ -308,10 +308,65 @@ TEST_F(LocalRun, CtrlCStopsTheGangCleanlyAndKeepsTheLastCheckpoint) {
   auto status = run->wait_for(std::chrono::seconds(90));
   ASSERT_TRUE(status.has_value()) << output();
   const std::string out = output();
-  EXPECT_EQ(status->code(), 130) << out;
-  EXPECT_NE(out.find("the last checkpoint is"), std::string::npos) << out;
+  // Every rank stopped after the same step with a checkpoint of it (exit 82, api/EXIT_CODES.md).
+  EXPECT_EQ(status->code(), 82) << out;
+  EXPECT_NE(out.find("stopped after a checkpoint of the last step"), std::string::npos) << out;
   EXPECT_GE(newest_checkpoint_step(checkpoints()), 5);
   EXPECT_TRUE(job_processes("gpt-int", root_).empty()) << "no rank or launcher outlives accel run";
+}
+
+// SIGTERM to `accel run` (what a supervisor sends): the gang stops after a step with a
+// checkpoint of it, and the next `accel run` resumes at the next step to the parameters an
+// uninterrupted run ends with.
+TEST_F(LocalRun, SigtermLosesNoStepAndTheNextRunEndsWithAnUninterruptedRunsParameters) {
+  JobSpec s;
+  s.name = "gpt-term";
+  s.every_steps = 0;  // no periodic checkpoint: only the stop's carries the run over
+  s.metrics_port = accel::testing::free_port(/*pair=*/true);
+  const auto with_params = [&](const fs::path& p) {
+    JobSpec j = s;
+    j.args = tiny_gpt(300);
+    j.args.insert(j.args.end(), {"--save-params", p.string()});
+    return write_job(j);
+  };
+  // The uninterrupted run, in its own run directory.
+  const fs::path ref = root_ / "ref.bin";
+  {
+    SubprocessOptions o;
+    o.argv = {ACCEL_CLI, "run", with_params(ref).string(), "--dir", (root_ / "ref-run").string(),
+              "--output", "plain"};
+    o.stdout_path = (root_ / "ref.out").string();
+    o.stderr_path = "=stdout";
+    Subprocess r(o);
+    auto st = r.wait_for(std::chrono::seconds(240));
+    ASSERT_TRUE(st && st->code() == 0) << read_file(root_ / "ref.out");
+  }
+  const fs::path job = with_params(root_ / "p.bin");
+  auto interrupted = start(job);
+  const fs::path a0 = run_dir() / "logs" / "gpt-term-a0-n0.log";
+  ASSERT_TRUE(eventually([&] { auto v = logged_steps(a0); return !v.empty() && v.back() >= 30; },
+                         std::chrono::seconds(120)))
+      << output();
+  ASSERT_EQ(::kill(interrupted->pid(), SIGTERM), 0);
+  auto status = interrupted->wait_for(std::chrono::seconds(90));
+  ASSERT_TRUE(status.has_value()) << output();
+  EXPECT_EQ(status->code(), 82) << output();
+  const long stopped = newest_checkpoint_step(checkpoints());
+  ASSERT_GT(stopped, 0) << output();
+  EXPECT_GE(stopped, logged_steps(a0).back()) << read_file(a0);
+
+  EXPECT_EQ(run(job), 0) << output();
+  // The pod log holds both runs; the second one's steps follow its "resumed from" line.
+  const std::string log = read_file(run_dir() / "logs" / "gpt-term-a0-n0.log");
+  const auto resumed = log.find("resumed from");
+  ASSERT_NE(resumed, std::string::npos) << log;
+  EXPECT_NE(log.find("(step " + std::to_string(stopped) + ",", resumed), std::string::npos) << log;
+  std::smatch m;
+  const std::string after = log.substr(resumed);
+  ASSERT_TRUE(std::regex_search(after, m, std::regex(R"(\nstep (\d+) loss)"))) << after;
+  EXPECT_EQ(std::stol(m[1]), stopped + 1) << after;
+  EXPECT_EQ(read_file(root_ / "p.bin"), read_file(ref));
+  EXPECT_FALSE(read_file(ref).empty());
 }
 
 }  // namespace

@@ -94,7 +94,7 @@ TEST(CrdSchema, NamesColumnsAndSubresources) {
   EXPECT_EQ(v["subresources"]["status"], json::object());
   std::vector<std::string> columns;
   for (const auto& c : v["additionalPrinterColumns"]) columns.push_back(c["name"]);
-  EXPECT_EQ(columns, (std::vector<std::string>{"Phase", "Nodes", "GPUs/node", "Precision", "Restarts", "Step", "Age"}));
+  EXPECT_EQ(columns, (std::vector<std::string>{"Phase", "Nodes", "GPUs/node", "Precision", "Restarts", "Disruptions", "Step", "Age"}));
 }
 
 }  // namespace

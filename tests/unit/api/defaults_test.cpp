@@ -28,7 +28,8 @@ const char* kDefaultedSpec = R"({
   "metrics": {"port": 9400},
   "runPolicy": {"restartPolicy": "OnFailure", "maxRestarts": 3,
                 "backoff": {"initialSeconds": 10, "maxSeconds": 300, "factor": 2.0},
-                "startupTimeoutSeconds": 600, "cleanPodPolicy": "Running", "suspend": false}
+                "startupTimeoutSeconds": 600, "cleanPodPolicy": "Running", "suspend": false},
+  "template": {"terminationGracePeriodSeconds": 120}
 })";
 
 TEST(Defaults, MinimalSpecMatchesGolden) {

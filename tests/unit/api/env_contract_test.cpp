@@ -51,6 +51,7 @@ TEST(EnvContract, TwoNodeCpuJobGolden) {
       {"ACCEL_CHECKPOINT_EVERY_STEPS", "20"},
       {"ACCEL_CHECKPOINT_KEEP", "3"},
       {"ACCEL_METRICS_PORT", "9400"},
+      {"ACCEL_TERMINATION_GRACE_SECONDS", "30"},
       {"ACCEL_TRACKER_TENSORBOARD_FLUSH_SECS", "30"},
   };
   EnvList got = node_env(two_node_job(), 1, 2, "gpt-tiny-node-0.gpt-tiny", 29500);

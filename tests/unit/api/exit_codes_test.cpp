@@ -23,7 +23,10 @@ TEST(ExitCodes, ClassificationTable) {
       {79, P::OnFailure, C::Retryable}, {79, P::ExitCode, C::Retryable},  {79, P::Never, C::Permanent},
       {80, P::OnFailure, C::Retryable}, {80, P::ExitCode, C::Retryable},  {80, P::Never, C::Permanent},
       {81, P::OnFailure, C::Retryable}, {81, P::ExitCode, C::Retryable},  {81, P::Never, C::Permanent},
-      {82, P::ExitCode, C::Permanent},  {127, P::ExitCode, C::Permanent}, {128, P::ExitCode, C::Retryable},
+      // A stopped worker (82, 83) is a disruption under every policy: no restart is spent.
+      {82, P::OnFailure, C::Disruption}, {82, P::ExitCode, C::Disruption}, {82, P::Never, C::Disruption},
+      {83, P::OnFailure, C::Disruption}, {83, P::ExitCode, C::Disruption}, {83, P::Never, C::Disruption},
+      {84, P::ExitCode, C::Permanent},  {127, P::ExitCode, C::Permanent}, {128, P::ExitCode, C::Retryable},
       {137, P::OnFailure, C::Retryable}, {137, P::ExitCode, C::Retryable}, {137, P::Never, C::Permanent},
       {143, P::ExitCode, C::Retryable}, {-1, P::ExitCode, C::Retryable},  {-1, P::Never, C::Permanent},
   };
@@ -39,6 +42,8 @@ TEST(ExitCodes, ValuesAreTheDocumentedOnes) {
   EXPECT_EQ(to_int(ExitCode::RendezvousTimeout), 79);
   EXPECT_EQ(to_int(ExitCode::CollectiveTimeout), 80);
   EXPECT_EQ(to_int(ExitCode::Stalled), 81);
+  EXPECT_EQ(to_int(ExitCode::Preempted), 82);
+  EXPECT_EQ(to_int(ExitCode::PreemptedNoCheckpoint), 83);
   EXPECT_EQ(signal_exit_code(9), 137);
 }
 
@@ -53,6 +58,8 @@ TEST(ExitCodes, DescriptionsNameTheCause) {
 
 TEST(ExitCodes, ReasonsAreCamelCase) {
   EXPECT_EQ(exit_reason(79), "RendezvousTimeout");
+  EXPECT_EQ(exit_reason(82), "Preempted");
+  EXPECT_EQ(exit_reason(83), "PreemptedNoCheckpoint");
   EXPECT_EQ(exit_reason(137), "Signal9");
   EXPECT_EQ(exit_reason(3), "ExitCode3");
 }

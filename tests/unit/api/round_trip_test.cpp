@@ -70,6 +70,7 @@ spec:
     volumeMounts: [{name: ckpt, mountPath: /ckpt}]
     serviceAccountName: trainer
     priorityClassName: high
+    terminationGracePeriodSeconds: 600
 )";
 
 // The JSON paths a value writes: objects are walked into, lists of objects as "<path>[]";
@@ -102,6 +103,7 @@ TEST(RoundTrip, TheCodecAndTheFieldTableNameTheSamePaths) {
   s.observedGeneration = 2;
   s.progress = Progress{1000, 1000, 512.5, 0.0, "2025-01-02T03:59:00Z"};
   s.progress->loss = 2.5;
+  s.progress->activity = "training";
   nlohmann::json j = job;
 
   std::set<std::string> written;

@@ -77,6 +77,7 @@ TEST(DesiredPod, TwoNodeCpuJobNodeOneGolden) {
           {"name": "ACCEL_CHECKPOINT_EVERY_STEPS", "value": "20"},
           {"name": "ACCEL_CHECKPOINT_KEEP", "value": "3"},
           {"name": "ACCEL_METRICS_PORT", "value": "9400"},
+          {"name": "ACCEL_TERMINATION_GRACE_SECONDS", "value": "30"},
           {"name": "ACCEL_METRICS_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
         ]
       }]

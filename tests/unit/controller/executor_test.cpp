@@ -32,7 +32,9 @@ struct Recorder : Cluster {
   void delete_pod(const api::AccelJob&, const std::string& name, bool force) override {
     calls.push_back("delete " + name + (force ? " force" : ""));
   }
-  void delete_all_pods(const api::AccelJob&) override { calls.push_back("delete all"); }
+  void delete_all_pods(const api::AccelJob&, std::optional<std::int64_t> grace) override {
+    calls.push_back(grace ? "delete all grace " + std::to_string(*grace) : "delete all");
+  }
   void record_event(const api::AccelJob&, const RecordEvent& e) override {
     calls.push_back("event " + e.reason);
   }

@@ -97,6 +97,7 @@ struct Case {
   std::string last_failure = "";             // "pod rank exitCode reason" when set
   bool no_service = false;                   // the headless Service does not exist
   std::optional<api::Progress> progress = std::nullopt;
+  std::int64_t disruptions = 0;  // status.disruptions after the decision
 };
 
 // gtest prints a failing parameter with this instead of its bytes.
@@ -165,7 +166,7 @@ std::vector<Case> cases() {
        job_in(JobPhase::Starting),
        {n0(0, P::Running), n1(0, P::Pending)},
        t(600),
-       {"Event Warning Restarting", "DeleteAllPods", "RequeueAfter 10s"},
+       {"Event Warning Restarting", "DeleteAllPods grace 10s", "RequeueAfter 10s"},
        JobPhase::Restarting,
        1,
        1,
@@ -195,7 +196,7 @@ std::vector<Case> cases() {
        job_in(JobPhase::Running),
        {n0(0, P::Running), exited(n1(0, P::Running), 80, t(40))},
        t(41),
-       {"Event Warning Restarting", "DeleteAllPods", "RequeueAfter 10s"},
+       {"Event Warning Restarting", "DeleteAllPods grace 10s", "RequeueAfter 10s"},
        JobPhase::Restarting,
        1,
        1,
@@ -205,7 +206,7 @@ std::vector<Case> cases() {
        job_in(JobPhase::Running),
        {exited(n0(0, P::Running), 137, t(40), "OOMKilled"), n1(0, P::Running)},
        t(41),
-       {"Event Warning Restarting", "DeleteAllPods", "RequeueAfter 10s"},
+       {"Event Warning Restarting", "DeleteAllPods grace 10s", "RequeueAfter 10s"},
        JobPhase::Restarting,
        1,
        1,
@@ -216,25 +217,30 @@ std::vector<Case> cases() {
               [](auto& j) { j.spec.runPolicy.restartPolicy = api::RestartPolicy::ExitCode; }),
        {exited(n0(0, P::Running), 1, t(40), "OOMKilled"), n1(0, P::Running)},
        t(41),
-       {"Event Warning Restarting", "DeleteAllPods", "RequeueAfter 10s"},
+       {"Event Warning Restarting", "DeleteAllPods grace 10s", "RequeueAfter 10s"},
        JobPhase::Restarting,
        1,
        1,
        {},
        "gpt-tiny-a0-n0 0 1 OOMKilled"},
-      {"PodDisruptedByPreemptionIsRetriedWithTheDisruptionReason",
+      // Disruptions (DISRUPTIONS.md): a new attempt at once, no restart spent, no backoff, under
+      // any restart policy.
+      {"PodDisruptedByPreemptionStartsANewAttemptWithoutSpendingARestart",
        edited(job_in(JobPhase::Running),
               [](auto& j) { j.spec.runPolicy.restartPolicy = api::RestartPolicy::ExitCode; }),
        {n0(0, P::Running),
         with_disruption(exited(n1(0, P::Running), 1, t(40)), "PreemptionByScheduler")},
        t(41),
-       {"Event Warning Restarting", "DeleteAllPods", "RequeueAfter 10s"},
+       {"Event Warning Disrupted", "DeleteAllPods"},
        JobPhase::Restarting,
-       1,
+       0,
        1,
        {"Restarting=True/PreemptionByScheduler"},
-       "gpt-tiny-a0-n1 1 1 PreemptionByScheduler"},
-      {"EvictedPodIsRetried",
+       "gpt-tiny-a0-n1 1 1 PreemptionByScheduler",
+       false,
+       std::nullopt,
+       1},
+      {"EvictedPodIsADisruption",
        job_in(JobPhase::Running),
        {n0(0, P::Running),
         [] {
@@ -243,33 +249,114 @@ std::vector<Case> cases() {
           return p;
         }()},
        t(41),
-       {"Event Warning Restarting", "DeleteAllPods", "RequeueAfter 10s"},
+       {"Event Warning Disrupted", "DeleteAllPods"},
        JobPhase::Restarting,
-       1,
+       0,
        1,
        {"Restarting=True/Evicted"},
-       "gpt-tiny-a0-n1 1 -1 Evicted"},
-      {"GangPodBeingDeletedByADrainRestartsTheGang",
+       "gpt-tiny-a0-n1 1 -1 Evicted",
+       false,
+       std::nullopt,
+       1},
+      {"GangPodBeingDeletedByADrainIsADisruption",
        job_in(JobPhase::Running),
        {n0(0, P::Running),
         with_disruption(deleting(n1(0, P::Running), t(40)), "EvictionByEvictionAPI")},
        t(41),
-       {"Event Warning Restarting", "DeleteAllPods", "RequeueAfter 10s"},
+       {"Event Warning Disrupted", "DeleteAllPods", "RequeueAfter 59s"},  // its force-delete timer
        JobPhase::Restarting,
-       1,
+       0,
        1,
        {"Restarting=True/EvictionByEvictionAPI"},
-       "gpt-tiny-a0-n1 1 -1 EvictionByEvictionAPI"},
-      {"GangPodThatVanishedWhileRunningRestartsTheGang",
+       "gpt-tiny-a0-n1 1 -1 EvictionByEvictionAPI",
+       false,
+       std::nullopt,
+       1},
+      {"GangPodThatVanishedWhileRunningIsADisruption",
        job_in(JobPhase::Running),
        {n0(0, P::Running)},
        t(41),
-       {"Event Warning Restarting", "DeleteAllPods", "RequeueAfter 10s"},
+       {"Event Warning Disrupted", "DeleteAllPods"},
+       JobPhase::Restarting,
+       0,
+       1,
+       {"Restarting=True/PodDeleted"},
+       "gpt-tiny-a0-n1 1 -1 PodDeleted",
+       false,
+       std::nullopt,
+       1},
+      {"AWorkerThatStoppedWithACheckpointIsADisruption",
+       job_in(JobPhase::Running),
+       {exited(n0(0, P::Running), 82, t(40)), n1(0, P::Running)},
+       t(41),
+       {"Event Warning Disrupted", "DeleteAllPods"},
+       JobPhase::Restarting,
+       0,
+       1,
+       {"Restarting=True/Preempted"},
+       "gpt-tiny-a0-n0 0 82 Preempted",
+       false,
+       std::nullopt,
+       1},
+      {"ADisruptionRestartsEvenUnderRestartPolicyNeverAndWithNoRestartsLeft",
+       edited(job_in(JobPhase::Running, 3, 3),
+              [](auto& j) {
+                j.spec.runPolicy.restartPolicy = api::RestartPolicy::Never;
+                j.status.disruptions = 2;
+              }),
+       {n0(3, P::Running), deleting(n1(3, P::Running), t(40))},
+       t(41),
+       {"Event Warning Disrupted", "DeleteAllPods", "RequeueAfter 59s"},
+       JobPhase::Restarting,
+       3,
+       4,
+       {"Restarting=True/PodDeleted"},
+       "gpt-tiny-a3-n1 1 -1 PodDeleted",
+       false,
+       std::nullopt,
+       3},
+      {"ADisruptionExplainsAnEarlierCollectiveFailureOfAPeer",
+       job_in(JobPhase::Running),
+       {exited(n0(0, P::Running), 80, t(38)), deleting(n1(0, P::Running), t(40))},
+       t(41),
+       {"Event Warning Disrupted", "DeleteAllPods", "RequeueAfter 59s"},
+       JobPhase::Restarting,
+       0,
+       1,
+       {"Restarting=True/PodDeleted"},
+       "gpt-tiny-a0-n1 1 -1 PodDeleted",
+       false,
+       std::nullopt,
+       1},
+      {"ARealCrashIsNotHiddenByALaterDisruption",
+       job_in(JobPhase::Running),
+       {exited(n0(0, P::Running), 1, t(38)), deleting(n1(0, P::Running), t(40))},
+       t(41),
+       {"Event Warning Restarting", "DeleteAllPods grace 10s", "RequeueAfter 10s"},
        JobPhase::Restarting,
        1,
        1,
-       {"Restarting=True/PodDeleted"},
-       "gpt-tiny-a0-n1 1 -1 PodDeleted"},
+       {"Restarting=True/TrainingError"},
+       "gpt-tiny-a0-n0 0 1 TrainingError"},
+      {"RestartingAfterADisruptionLaunchesWithoutBackoff",
+       edited(job_in(JobPhase::Restarting, 1, 0),
+              [](auto& j) {
+                j.status.disruptions = 1;
+                j.status.lastFailure = api::FailureInfo{"gpt-tiny-a0-n1", 1, -1, "PodDeleted", true};
+                j.status.conditions = {cond("Restarting", true, "PodDeleted", t(40))};
+              }),
+       {},
+       t(41),
+       {"CreatePod gpt-tiny-a1-n0", "CreatePod gpt-tiny-a1-n1", "Event Normal GangCreated",
+        "RequeueAfter 600s"},
+       JobPhase::Starting,
+       0,
+       1,
+       {"Restarting=False/NewAttemptStarted"},
+       "",
+       false,
+       std::nullopt,
+       1},
       {"PermanentFailureWinsOverAnEarlierPeerKilledBySignal",
        job_in(JobPhase::Running),
        {exited(n0(0, P::Running), 143, t(38)), exited(n1(0, P::Running), 78, t(40))},
@@ -284,7 +371,7 @@ std::vector<Case> cases() {
        job_in(JobPhase::Running),
        {exited(n0(0, P::Running), 143, t(47)), exited(n1(0, P::Running), 80, t(45))},
        t(48),
-       {"Event Warning Restarting", "DeleteAllPods", "RequeueAfter 10s"},
+       {"Event Warning Restarting", "DeleteAllPods grace 10s", "RequeueAfter 10s"},
        JobPhase::Restarting,
        1,
        1,
@@ -415,7 +502,7 @@ std::vector<Case> cases() {
               [](auto& j) { j.spec.runPolicy.stallTimeoutSeconds = 120; }),
        {n0(0, P::Running), n1(0, P::Running)},
        t(150),
-       {"Event Warning Restarting", "DeleteAllPods", "RequeueAfter 10s"},
+       {"Event Warning Restarting", "DeleteAllPods grace 10s", "RequeueAfter 10s"},
        JobPhase::Restarting,
        1,
        1,
@@ -423,6 +510,23 @@ std::vector<Case> cases() {
        "gpt-tiny-a0-n0 0 -1 Stalled",
        false,
        step_at(t(30))},
+      {"TheStallClockDoesNotRunWhileTheWorkerReportsACheckpoint",
+       edited(job_in(JobPhase::Running),
+              [](auto& j) { j.spec.runPolicy.stallTimeoutSeconds = 120; }),
+       {n0(0, P::Running), n1(0, P::Running)},
+       t(150),
+       {"RequeueAfter 120s"},
+       JobPhase::Running,
+       0,
+       0,
+       {},
+       "",
+       false,
+       [] {
+         auto p = step_at(t(30));
+         p.activity = "checkpointing";
+         return p;
+       }()},
       {"RunningJobWithARecentStepRequeuesForTheStallDeadline",
        edited(job_in(JobPhase::Running),
               [](auto& j) { j.spec.runPolicy.stallTimeoutSeconds = 120; }),
@@ -441,7 +545,7 @@ std::vector<Case> cases() {
               [](auto& j) { j.spec.runPolicy.stallTimeoutSeconds = 120; }),
        {n0(0, P::Running), n1(0, P::Running)},
        t(120),
-       {"Event Warning Restarting", "DeleteAllPods", "RequeueAfter 10s"},
+       {"Event Warning Restarting", "DeleteAllPods grace 10s", "RequeueAfter 10s"},
        JobPhase::Restarting,
        1,
        1,
@@ -673,6 +777,7 @@ TEST_P(ReconcileTable, Transition) {
   EXPECT_EQ(api::to_string(*d.status.phase), api::to_string(c.phase));
   EXPECT_EQ(d.status.restarts, c.restarts);
   EXPECT_EQ(d.status.attempt, c.attempt);
+  EXPECT_EQ(d.status.disruptions, c.disruptions);
   for (const auto& want : c.conditions) {
     const std::string type = want.substr(0, want.find('='));
     const api::Condition* got = find_condition(d.status.conditions, type);
@@ -685,6 +790,7 @@ TEST_P(ReconcileTable, Transition) {
     EXPECT_EQ(
         f.pod + " " + std::to_string(f.rank) + " " + std::to_string(f.exitCode) + " " + f.reason,
         c.last_failure);
+    EXPECT_EQ(f.disruption, c.disruptions > c.job.status.disruptions);
   }
 }
 
@@ -773,13 +879,15 @@ TEST(Reconcile, CreatedPodsAreTheDesiredObjectsOfTheAttempt) {
   EXPECT_EQ(pods[1], desired_pod(cpu_job(), 2, 1, {}));
 }
 
-TEST(Reconcile, ForceDeleteWaitsForTheConfiguredGracePeriod) {
-  OperatorOptions o;
-  o.termination_grace_period_seconds = 120;
+TEST(Reconcile, ForceDeleteWaitsForTheJobsGracePeriod) {
   ObservedState w;
   w.pods = {deleting(n0(0, P::Running), t(0))};
-  EXPECT_EQ(reconcile(job_in(JobPhase::Restarting, 1, 1), w, t(60), o).summary(),
-            (std::vector<std::string>{"RequeueAfter 90s"}));
+  // The job's grace + force_delete_after (30 s), from the deletion at t(0).
+  api::AccelJob job = job_in(JobPhase::Restarting, 1, 1);
+  job.spec.template_.terminationGracePeriodSeconds = 120;
+  EXPECT_EQ(reconcile(job, w, t(60)).summary(), (std::vector<std::string>{"RequeueAfter 90s"}));
+  job.spec.template_.terminationGracePeriodSeconds = 20;
+  EXPECT_EQ(reconcile(job, w, t(10)).summary(), (std::vector<std::string>{"RequeueAfter 40s"}));
 }
 
 // A SIGKILLed rank and the peer whose collective then fails end in the same second: the status
@@ -839,6 +947,49 @@ TEST(Reconcile, FailureRestartCycleNeverOverlapsTwoGangs) {
   EXPECT_EQ(next.summary()[0], "CreatePod gpt-tiny-a1-n0");
   EXPECT_EQ(*job.status.phase, JobPhase::Starting);
   EXPECT_EQ(job.status.attempt, 1);
+  EXPECT_EQ(job.status.restarts, 1);
+}
+
+// maxRestarts 1: five disruptions in a row (each a new attempt, the old gang gone before the
+// next starts) leave the job running; then two crashes fail it. The counters only grow.
+TEST(Reconcile, FiveDisruptionsDoNotFailAJobWithOneRestartButTwoCrashesDo) {
+  api::AccelJob job = job_in(JobPhase::Pending);
+  job.spec.runPolicy.maxRestarts = 1;
+  job.spec.runPolicy.backoff.initialSeconds = 0;
+  ObservedState w;
+  w.services = {"gpt-tiny"};
+  std::int64_t now = 0;
+  auto at = [&](std::vector<ObservedPod> pods) {
+    w.pods = std::move(pods);
+    job.status = reconcile(job, w, t(++now)).status;
+  };
+  auto run_gang = [&] {
+    const std::int64_t a = job.status.attempt;
+    at({});  // creates the gang
+    ASSERT_EQ(*job.status.phase, JobPhase::Starting);
+    at({n0(a, P::Running), n1(a, P::Running)});
+    ASSERT_EQ(*job.status.phase, JobPhase::Running);
+  };
+  for (int i = 1; i <= 5; ++i) {
+    run_gang();
+    const std::int64_t a = job.status.attempt;
+    // The node of rank 1 is drained: its pod is deleted, the worker stops with a checkpoint.
+    at({n0(a, P::Running), exited(deleting(n1(a, P::Running), t(now)), 82, t(now))});
+    EXPECT_EQ(*job.status.phase, JobPhase::Restarting) << "disruption " << i;
+    EXPECT_EQ(job.status.disruptions, i);
+    EXPECT_EQ(job.status.restarts, 0);
+    EXPECT_EQ(job.status.attempt, i);
+  }
+  run_gang();
+  at({exited(n0(5, P::Running), 1, t(now)), n1(5, P::Running)});
+  EXPECT_EQ(*job.status.phase, JobPhase::Restarting);
+  EXPECT_EQ(job.status.restarts, 1);
+  at({});  // backoff 0: the next gang
+  at({n0(6, P::Running), n1(6, P::Running)});
+  at({exited(n0(6, P::Running), 1, t(now)), n1(6, P::Running)});
+  EXPECT_EQ(*job.status.phase, JobPhase::Failed);
+  EXPECT_EQ(find_condition(job.status.conditions, "Failed")->reason, "MaxRestartsExceeded");
+  EXPECT_EQ(job.status.disruptions, 5);
   EXPECT_EQ(job.status.restarts, 1);
 }
 

@@ -11,6 +11,7 @@
 
 #include "accel/api/exit_codes.h"
 #include "accel/config/config_error.h"
+#include "accel/preempted.h"
 #include "process_group.h"
 
 namespace accel {
@@ -88,8 +89,19 @@ TEST(TerminateHandlerDeathTest, CollectiveErrorOnABackgroundThreadExitsWithTheCo
         }).join();
       },
       ::testing::ExitedWithCode(kCollective),
-      "rank 3: collective failed on a background thread: Watchdog caught collective operation "
+      "rank 3: collective failed, uncaught: Watchdog caught collective operation "
       "timeout");
+}
+
+// A program without run_main lets Preempted escape main: the rank still exits 82, not SIGABRT.
+TEST(TerminateHandlerDeathTest, AnUncaughtPreemptedExitsWithThePreemptedCode) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        install_terminate_handler(1);
+        std::thread([] { throw Preempted("stopped after step 7"); }).join();
+      },
+      ::testing::ExitedWithCode(82), "rank 1: preempted, uncaught: stopped after step 7");
 }
 
 TEST(TerminateHandlerDeathTest, OtherEscapingExceptionsStillAbort) {
@@ -100,7 +112,7 @@ TEST(TerminateHandlerDeathTest, OtherEscapingExceptionsStillAbort) {
         std::thread([] { throw std::runtime_error("bug in a user thread"); }).join();
       },
       ::testing::KilledBySignal(SIGABRT),
-      "training failed on a background thread: bug in a user thread");
+      "training failed, uncaught: bug in a user thread");
 }
 
 }  // namespace

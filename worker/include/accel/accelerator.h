@@ -40,12 +40,15 @@
 #include "accel/autocast_scope.h"
 #include "accel/config.h"
 #include "accel/data.h"
+#include "accel/preempted.h"
 
 namespace accel {
 
 class AccumulateScope;
+class ActivityScope;
 
 enum class ReduceOp { Sum, Mean, Max, Min };
+
 
 // A hyperparameter for the trackers: a number, a boolean or text, written as it is
 // (init_trackers(project, {{"lr", 3e-4}, {"layers", 12}, {"precision", "bf16"}})).
@@ -132,7 +135,8 @@ class Accelerator {
   std::optional<double> clip_grad_norm(double max_norm, double norm_type = 2.0);
   // On a boundary: optimizer step (skipped under fp16 on inf/NaN), scheduler step (once, not
   // once per process), zero_grad, counters, periodic checkpoint, metrics, watchdog. Off a
-  // boundary: nothing. Returns true when the optimizer stepped.
+  // boundary: nothing. Returns true when the optimizer stepped. After SIGTERM or SIGINT
+  // reached any rank, every rank checkpoints after the same step and throws Preempted.
   bool step();
   int64_t completed_steps() const;  // optimizer steps so far (restored on resume)
   // For samples/s and tokens/s in metrics and /progress: what one process consumes per
@@ -150,6 +154,9 @@ class Accelerator {
   torch::Tensor reduce(const torch::Tensor& t, ReduceOp op = ReduceOp::Sum);
   // Main process runs f first, then the others (e.g. to download or tokenize once).
   void main_process_first(const std::function<void()>& f);
+  // For the scope's lifetime the rank is evaluating (validation, sampling): the stall
+  // watchdog pauses and /progress says "evaluating", so a long evaluation is not a stall.
+  [[nodiscard]] ActivityScope evaluating();
   // Prints its arguments, streamed like std::cout << a << b, as one line on the main process
   // (print_scope=global) or on each node's first process (node): acc.print("step ", n, " loss ", l).
   template <class... Args>
@@ -201,9 +208,22 @@ class AccumulateScope {
   std::unique_ptr<AutocastScope> autocast_;
 };
 
+// Returned by Accelerator::evaluating(); ends the evaluation when destroyed.
+class ActivityScope {
+ public:
+  explicit ActivityScope(Accelerator::Impl* impl, const char* activity);
+  ActivityScope(ActivityScope&& o) noexcept;
+  ActivityScope(const ActivityScope&) = delete;
+  ActivityScope& operator=(const ActivityScope&) = delete;
+  ~ActivityScope();
+
+ private:
+  Accelerator::Impl* impl_;
+};
+
 // Runs a training program's body, mapping failures to the documented exit codes
 // (api/EXIT_CODES.md): ConfigError → 78, RendezvousTimeout → 79, a timed-out or aborted
-// collective → 80, anything else → 1. Use as `int main(...) { return accel::run_main([&]{...}); }`.
+// collective → 80, Preempted → 82, anything else → 1. Use as `int main(...) { return accel::run_main([&]{...}); }`.
 int run_main(const std::function<void()>& body);
 
 }  // namespace accel

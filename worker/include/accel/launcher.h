@@ -7,8 +7,11 @@
 //    grace period): the gang fails together, and the launcher exits with that first failure's
 //    code (a signal N reports 128+N), per api/EXIT_CODES.md;
 //  - forwards SIGTERM/SIGINT/SIGHUP to every rank (the signal received, to each rank's process
-//    group), SIGKILLs what is left after the grace period, and exits with 128+signal once every
-//    rank ended (143 for SIGTERM, 130 for SIGINT, 129 for SIGHUP), whatever the ranks' codes;
+//    group), SIGKILLs what is left after the grace period, and exits 83 when a rank gave up its
+//    checkpoint (libaccel's answer to SIGTERM/SIGINT when a peer is gone), else 82 when every
+//    rank stopped with one, else 128+signal (143 for SIGTERM, 130 for SIGINT, 129 for SIGHUP);
+//  - a rank that exits 82/83 on its own (a stop signal reached another node: every rank stops
+//    after the same step) is not a failure to stop the others for: they get the grace period;
 //  - exits 0 when every rank exited 0;
 //  - once a rank has ended, SIGKILLs whatever is left in its process group (processes the rank
 //    started), so nothing outlives the gang.
@@ -31,7 +34,10 @@ struct LaunchPlan {
   int threads_per_process = 0;       // 0: cores / nproc
   std::vector<int> gpu_ids;          // empty: no GPU pinning
   std::map<std::string, std::string> env;  // added to every rank (ACCEL_LAUNCH_*, ...)
+  // SIGTERM to SIGKILL: after a signal the launcher forwarded (the ranks checkpoint in it), and
+  // after a rank failed (the others cannot checkpoint without it: they only need to end).
   std::chrono::milliseconds grace{std::chrono::seconds(10)};
+  std::chrono::milliseconds failure_grace{std::chrono::seconds(10)};
   std::string log_dir;               // empty: ranks inherit stdout/stderr
 };
 

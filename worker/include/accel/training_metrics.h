@@ -47,6 +47,8 @@ class TrainingMetrics {
   // GPU utilisation, 0..1. The series exists only once this has been called (NVML present).
   void set_gpu_utilization(double ratio);
   void checkpoint_saved(int64_t step, double seconds);
+  // What the rank is doing, for /progress: "training", "checkpointing" or "evaluating".
+  void set_activity(const char* activity);
   void resumed_at(int64_t step);
 
   std::string scrape();          // the /metrics body

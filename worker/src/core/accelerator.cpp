@@ -13,6 +13,7 @@
 #include "accelerator_impl.h"
 #include "checkpoint_io.h"
 #include "device_plan.h"
+#include "accel/api/exit_codes.h"
 #include "failure.h"
 #include "gpu.h"
 
@@ -65,6 +66,9 @@ Accelerator::Accelerator(const AcceleratorOptions& options) : impl_(std::make_un
   m.autocast_on = c.mixed_precision() != "no";
   m.autocast_dtype = c.mixed_precision() == "bf16" ? at::kBFloat16 : at::kHalf;
   install_terminate_handler(m.id.rank);
+  if (!PreemptionWatch::installed())
+    m.preemption = std::make_unique<PreemptionWatch>(
+        m.id.rank, std::chrono::seconds(c.termination_grace_seconds()));
 
   // Device and backend: the rules are device_plan.h's pure functions; gpu.h says what this
   // build of libaccel and this machine can see.
@@ -119,6 +123,7 @@ Accelerator::Accelerator(const AcceleratorOptions& options) : impl_(std::make_un
       for (const auto& [name, value] : nccl_environment(nccl)) ::setenv(name.c_str(), value.c_str(), 0);
     }
     m.dist = init_process_group(pg);
+    m.stop_flag = torch::zeros({1}, torch::kInt32);
   }
   m.watchdog = std::make_unique<StallWatchdog>(std::chrono::seconds(c.stall_timeout_seconds()), m.id.rank);
   m.hooks = make_training_hooks(c, m.device);
@@ -169,6 +174,7 @@ void Accelerator::prepare(torch::nn::Module& model, torch::optim::Optimizer& opt
   if (latest_checkpoint(m.config.checkpoint_dir())) load_state();
   m.hooks->on_prepared(m.completed_steps);
   m.watchdog->arm();
+  if (m.preemption) m.preemption->training_started();
 }
 
 void Accelerator::begin_epoch(int64_t epoch, int64_t num_batches) {
@@ -273,8 +279,70 @@ bool Accelerator::step() {
   m.watchdog->step_completed(m.completed_steps);
   double lr = m.optimizer->param_groups().empty() ? 0.0 : m.optimizer->param_groups()[0].options().get_lr();
   m.hooks->on_step(m.completed_steps, m.window_size, lr, m.scaler ? m.scaler->current_scale() : 1.0);
+  if (m.stop_agreed()) m.stop_after_signal();
   if (m.checkpoint_every > 0 && m.completed_steps % m.checkpoint_every == 0) save_state();
   return stepped;
+}
+
+bool Accelerator::Impl::stop_agreed() {
+  const bool mine = preemption && preemption->requested();
+  if (!distributed()) return mine;
+  bool stop = false;
+  if (stop_vote) {
+    collective("the stop vote (all-reduce)", [&] {
+      stop_vote->wait();
+      return 0;
+    });
+    stop_vote.reset();
+    stop = stop_flag.item<int32_t>() != 0;
+  }
+  if (!stop) {
+    stop_flag.fill_(mine ? 1 : 0);
+    std::vector<at::Tensor> vote{stop_flag};
+    c10d::AllreduceOptions o;
+    o.reduceOp = c10d::ReduceOp::MAX;
+    stop_vote = dist.control->allreduce(vote, o);
+  }
+  return stop;
+}
+
+void Accelerator::Impl::stop_after_signal() {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string path =
+      last_saved_step == completed_steps ? checkpoint_path(config.checkpoint_dir(), completed_steps) : save();
+  const double save_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double since_signal = preemption ? preemption->seconds_since_signal() : 0.0;
+  if (preemption) preemption->stopped();
+  const std::string what = "stopped after step " + std::to_string(completed_steps) +
+                           " with checkpoint " + path;
+  if (id.rank == 0 || since_signal > 0) {
+    std::ostringstream line;  // one write: ranks share the terminal
+    line << "[accel] rank " << id.rank << ": " << what << " (saved in " << save_s << " s";
+    if (since_signal > 0) line << "; " << since_signal << " s after this rank's stop signal";
+    line << "); exiting " << static_cast<int>(api::ExitCode::Preempted) << " (Preempted)\n";
+    std::cerr << line.str() << std::flush;
+  }
+  throw Preempted(what);
+}
+
+void Accelerator::Impl::begin_activity(const char* activity) {
+  if (activity_depth++ == 0) hooks->set_activity(activity);
+  watchdog->pause();
+}
+
+void Accelerator::Impl::end_activity() {
+  watchdog->resume();
+  if (--activity_depth == 0) hooks->set_activity("training");
+}
+
+ActivityScope Accelerator::evaluating() { return ActivityScope(impl_.get(), "evaluating"); }
+
+ActivityScope::ActivityScope(Accelerator::Impl* impl, const char* activity) : impl_(impl) {
+  impl_->begin_activity(activity);
+}
+ActivityScope::ActivityScope(ActivityScope&& o) noexcept : impl_(o.impl_) { o.impl_ = nullptr; }
+ActivityScope::~ActivityScope() {
+  if (impl_) impl_->end_activity();
 }
 
 int64_t Accelerator::completed_steps() const { return impl_->completed_steps; }
@@ -341,6 +409,8 @@ void Accelerator::end_training(bool success) {
   auto& m = *impl_;
   if (m.ended) return;
   m.ended = true;
+  // Training is over: a stop signal that arrived meanwhile has nothing left to save.
+  if (m.preemption) m.preemption->stopped();
   m.hooks->finish(success);
 }
 

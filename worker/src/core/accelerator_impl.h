@@ -15,6 +15,7 @@
 #include "accel/accelerator.h"
 #include "amp.h"
 #include "ddp.h"
+#include "preemption.h"
 #include "process_group.h"
 #include "training_hooks.h"
 #include "watchdog.h"
@@ -24,6 +25,7 @@ namespace accel {
 // Runs a collective; turns a timed-out / aborted collective into CollectiveTimeout.
 template <class F>
 auto collective(const char* what, F&& f) -> decltype(f()) {
+  StallWatchdog::InCollective waiting;
   try {
     return f();
   } catch (const CollectiveTimeout&) {
@@ -47,6 +49,10 @@ struct Accelerator::Impl {
   std::unique_ptr<GradScaler> scaler;
   std::unique_ptr<StallWatchdog> watchdog;
   std::unique_ptr<TrainingHooks> hooks;  // trackers + metrics
+  std::unique_ptr<PreemptionWatch> preemption;  // SIGTERM / SIGINT; null in a second Accelerator
+  at::Tensor stop_flag;                         // int32[1] on CPU: this rank's "stop" vote
+  c10::intrusive_ptr<c10d::Work> stop_vote;     // the vote of the previous step, in flight
+  int activity_depth = 0;                       // nested evaluating() / save scopes
 
   // Read once from the configuration: used every micro-batch.
   int64_t accumulation = 1;
@@ -67,6 +73,7 @@ struct Accelerator::Impl {
   int64_t batch_in_epoch = 0;
   int64_t num_batches = -1;
   int64_t save_index = 0;
+  int64_t last_saved_step = -1;  // the step of the newest checkpoint this run saved or loaded
   bool position_restored = false;
 
   // The micro-batch in progress.
@@ -83,6 +90,14 @@ struct Accelerator::Impl {
 
   bool distributed() const { return with_group; }
   void barrier(const char* what);
+  // Whether every rank stops after this step: the all-reduced vote of the previous step
+  // (asynchronous, so it costs the step nothing), or this rank's own signal on one process.
+  bool stop_agreed();
+  // Checkpoints this step (unless it already is) and throws Preempted.
+  [[noreturn]] void stop_after_signal();
+  // Not training for a while (a save, an evaluation): watchdog paused, /progress says so.
+  void begin_activity(const char* activity);
+  void end_activity();
   void begin_micro_batch();
   void end_micro_batch() {
     in_scope = false;

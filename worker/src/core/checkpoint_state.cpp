@@ -9,6 +9,8 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "accelerator_impl.h"
@@ -42,6 +44,7 @@ std::string Accelerator::Impl::save() {
   const std::string tmp = checkpoint_tmp_path(dir, completed_steps);
   const std::string final_path = checkpoint_path(dir, completed_steps);
   const int64_t index = save_index + 1;
+  ActivityScope saving(this, "checkpointing");
   barrier("save_state (enter)");
   if (id.rank == 0) {
     make_dirs(dir);
@@ -87,7 +90,7 @@ std::string Accelerator::Impl::save() {
   barrier("save_state (files written)");
   if (id.rank == 0) {
     nlohmann::json meta{
-        {"format", 1},
+        {"format", 2},
         {"step", completed_steps},
         {"scheduler_steps", scheduler_steps},
         {"save_index", index},
@@ -98,6 +101,11 @@ std::string Accelerator::Impl::save() {
         {"gradient_accumulation_steps", accumulation},
         {"time", static_cast<int64_t>(std::time(nullptr))},
     };
+    // Sizes of what rank 0 wrote, so that resume can tell a truncated file before reading it.
+    nlohmann::json files = nlohmann::json::object();
+    for (const auto& e : std::filesystem::directory_iterator(tmp))
+      if (e.is_regular_file()) files[e.path().filename().string()] = e.file_size();
+    meta["files"] = files;
     write_file_atomic(tmp + "/meta.json", meta.dump(2));
     write_file_atomic(tmp + "/COMPLETE", std::to_string(completed_steps) + "\n");
     commit_checkpoint(tmp, final_path);
@@ -105,85 +113,206 @@ std::string Accelerator::Impl::save() {
   }
   barrier("save_state (committed)");
   save_index = index;
+  last_saved_step = completed_steps;
   hooks->on_checkpoint(
       completed_steps,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return final_path;
 }
 
-bool Accelerator::Impl::load(const std::string& path) {
-  if (!model) throw std::logic_error("Accelerator::load_state before prepare");
-  std::string p = path;
-  if (p.empty()) {
-    auto latest = latest_checkpoint(config.checkpoint_dir());
-    if (!latest) return false;
-    p = latest->path;
+namespace {
+
+// Everything one checkpoint holds for this rank, read and checked before any of it is applied:
+// a checkpoint that cannot be read whole changes nothing (resume then tries the previous one).
+struct LoadedCheckpoint {
+  nlohmann::json meta;
+  std::vector<std::pair<std::string, at::Tensor>> params, buffers;
+  torch::serialize::InputArchive optimizer;
+  std::optional<at::Tensor> scaler;
+  std::optional<at::Tensor> rng_cpu, rng_cuda;
+  std::map<std::string, std::string> custom;
+};
+
+// Throws std::runtime_error saying what is wrong with the checkpoint.
+LoadedCheckpoint read_checkpoint(const std::string& p, torch::nn::Module& model, bool want_scaler,
+                                 int rank, const c10::Device& device,
+                                 const std::vector<std::string>& custom_names) {
+  namespace fs = std::filesystem;
+  LoadedCheckpoint c;
+  if (!fs::exists(p + "/COMPLETE")) throw std::runtime_error("no COMPLETE marker");
+  try {
+    c.meta = nlohmann::json::parse(read_file(p + "/meta.json"));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("meta.json is not the manifest: ") + e.what());
   }
-  if (!std::filesystem::exists(p + "/COMPLETE"))
-    throw std::runtime_error("not a complete checkpoint: " + p);
-  auto meta = nlohmann::json::parse(read_file(p + "/meta.json"));
+  if (!c.meta.is_object() || !c.meta.value("step", nlohmann::json()).is_number_integer())
+    throw std::runtime_error("meta.json has no step");
+  // The manifest's sizes (checkpoints since format 2): a truncated file is caught before it is
+  // parsed.
+  if (auto files = c.meta.find("files"); files != c.meta.end() && files->is_object())
+    for (const auto& [name, size] : files->items()) {
+      std::error_code ec;
+      const auto actual = fs::file_size(p + "/" + name, ec);
+      if (ec) throw std::runtime_error(name + " is missing");
+      if (!size.is_number_unsigned() || actual != size.get<std::uint64_t>())
+        throw std::runtime_error(name + " is " + std::to_string(actual) + " bytes, the manifest says " +
+                                 size.dump() + " (truncated?)");
+    }
+  auto archive = [&](torch::serialize::InputArchive& a, const std::string& file,
+                     std::optional<c10::Device> to = std::nullopt) {
+    try {
+      a.load_from(p + "/" + file, to);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(file + " cannot be read: " + c10::GetExceptionString(e));
+    }
+  };
   {
     torch::serialize::InputArchive ma;
-    ma.load_from(p + "/model.pt");
+    archive(ma, "model.pt");
+    for (auto& item : model.named_parameters()) {
+      at::Tensor t;
+      if (!ma.try_read("param." + item.key(), t))
+        throw std::runtime_error("model.pt has no parameter " + item.key());
+      if (t.sizes() != item.value().sizes())
+        throw std::runtime_error("model.pt's " + item.key() + " has another shape");
+      c.params.emplace_back(item.key(), t);
+    }
+    for (auto& item : model.named_buffers()) {
+      at::Tensor t;
+      if (ma.try_read("buffer." + item.key(), t)) c.buffers.emplace_back(item.key(), t);
+    }
+  }
+  archive(c.optimizer, "optimizer.pt", device);
+  if (want_scaler && fs::exists(p + "/scaler.pt")) {
+    torch::serialize::InputArchive sa;
+    archive(sa, "scaler.pt");
+    at::Tensor st;
+    sa.read("state", st);
+    c.scaler = st;
+  }
+  const std::string rd = rank_dir(p, rank);
+  if (fs::exists(rd + "/rng.pt")) {
+    torch::serialize::InputArchive ra;
+    archive(ra, rd.substr(p.size() + 1) + "/rng.pt");
+    at::Tensor st;
+    if (!ra.try_read("cpu", st)) throw std::runtime_error("rng.pt has no CPU state");
+    c.rng_cpu = st;
+    at::Tensor cuda_state;
+    if (ra.try_read("cuda", cuda_state)) c.rng_cuda = cuda_state;
+  }
+  for (const auto& name : custom_names) {
+    const std::string f = p + "/custom_" + name + ".bin";
+    if (fs::exists(f)) c.custom[name] = read_file(f);
+  }
+  return c;
+}
+
+}  // namespace
+
+bool Accelerator::Impl::load(const std::string& path) {
+  if (!model) throw std::logic_error("Accelerator::load_state before prepare");
+  std::vector<std::string> custom_names;
+  for (const auto& [name, c] : custom) custom_names.push_back(name);
+  auto read = [&](const std::string& p) {
+    return read_checkpoint(p, *model, scaler != nullptr, id.rank, device, custom_names);
+  };
+  std::optional<LoadedCheckpoint> loaded;
+  std::string p = path;
+  if (!p.empty()) {
+    try {
+      loaded = read(p);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("checkpoint " + p + " cannot be loaded: " + e.what());
+    }
+  } else {
+    // Resume: the newest checkpoint every rank can read whole; an unusable one is moved aside
+    // (<name>.unusable, so no later save or resume trips on it) and the previous one is tried.
+    auto candidates = list_checkpoints(config.checkpoint_dir());
+    std::string skipped;
+    for (auto it = candidates.rbegin(); it != candidates.rend() && !loaded; ++it) {
+      std::string why;
+      try {
+        loaded = read(it->path);
+      } catch (const std::exception& e) {
+        why = e.what();
+        loaded.reset();
+      }
+      int usable = loaded ? 1 : 0;
+      if (distributed()) {
+        auto t = torch::tensor({usable}, torch::kInt32);
+        std::vector<at::Tensor> v{t};
+        c10d::AllreduceOptions o;
+        o.reduceOp = c10d::ReduceOp::MIN;
+        collective("resume (checkpoint check)", [&] {
+          dist.control->allreduce(v, o)->wait();
+          return 0;
+        });
+        usable = t.item<int32_t>();
+      }
+      if (usable) {
+        p = it->path;
+        break;
+      }
+      loaded.reset();
+      if (!why.empty())
+        std::cerr << "[accel] rank " << id.rank << ": checkpoint " << it->path << " is unusable: " << why
+                  << std::endl;
+      barrier("resume (before moving an unusable checkpoint aside)");
+      if (id.rank == 0) {
+        std::error_code ec;
+        std::filesystem::rename(it->path, it->path + ".unusable", ec);
+        std::cerr << "[accel] checkpoint " << it->path << " is unusable"
+                  << (why.empty() ? " on another rank" : ": " + why) << "; moved to " << it->path
+                  << ".unusable; trying the previous one" << std::endl;
+      }
+      barrier("resume (after moving an unusable checkpoint aside)");
+      skipped = it->path;
+    }
+    if (!loaded) {
+      if (!skipped.empty())
+        std::cerr << "[accel] rank " << id.rank << ": no usable checkpoint left in "
+                  << config.checkpoint_dir() << "; starting from step 0" << std::endl;
+      return false;
+    }
+  }
+  LoadedCheckpoint& c = *loaded;
+  {
     torch::NoGradGuard no_grad;
-    for (auto& item : model->named_parameters()) {
-      at::Tensor t;
-      ma.read("param." + item.key(), t);
-      item.value().copy_(t.to(item.value().device()));
-    }
-    for (auto& item : model->named_buffers()) {
-      at::Tensor t;
-      if (ma.try_read("buffer." + item.key(), t)) item.value().copy_(t.to(item.value().device()));
-    }
+    auto params = model->named_parameters();
+    for (auto& [name, t] : c.params) params[name].copy_(t.to(params[name].device()));
+    auto buffers = model->named_buffers();
+    for (auto& [name, t] : c.buffers) buffers[name].copy_(t.to(buffers[name].device()));
   }
   // The C++ LR schedulers keep their step count privately: replay the steps first, then the
   // optimizer's saved state restores the learning rates they produced.
-  const int64_t sched_steps = meta.value("scheduler_steps", int64_t{0});
+  const int64_t sched_steps = c.meta.value("scheduler_steps", int64_t{0});
   if (scheduler)
     for (int64_t i = 0; i < sched_steps; ++i) scheduler->step();
-  {
-    torch::serialize::InputArchive oa;
-    oa.load_from(p + "/optimizer.pt", device);
-    optimizer->load(oa);
-  }
-  if (scaler && std::filesystem::exists(p + "/scaler.pt")) {
-    torch::serialize::InputArchive sa;
-    sa.load_from(p + "/scaler.pt");
-    at::Tensor st;
-    sa.read("state", st);
-    scaler->load_state(st);
-  }
-  const std::string rd = rank_dir(p, id.rank);
-  if (std::filesystem::exists(rd + "/rng.pt")) {
-    torch::serialize::InputArchive ra;
-    ra.load_from(rd + "/rng.pt");
-    at::Tensor st;
-    ra.read("cpu", st);
+  optimizer->load(c.optimizer);
+  if (scaler && c.scaler) scaler->load_state(*c.scaler);
+  if (c.rng_cpu) {
     {
       auto gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(st);
+      gen.set_state(*c.rng_cpu);
     }
-    at::Tensor cuda_state;
-    if (device.is_cuda() && ra.try_read("cuda", cuda_state)) {
+    if (device.is_cuda() && c.rng_cuda) {
       auto cg = at::globalContext().defaultGenerator(device);
       std::lock_guard<std::mutex> lock(cg.mutex());
-      cg.set_state(cuda_state);
+      cg.set_state(*c.rng_cuda);
     }
   } else {
     std::cerr << "[accel] rank " << id.rank << ": checkpoint " << p
               << " has no RNG state for this rank (world size changed?); keeping the seed\n";
   }
-  for (auto& [name, c] : custom) {
-    const std::string f = p + "/custom_" + name + ".bin";
-    if (std::filesystem::exists(f)) c.load(read_file(f));
-  }
-  completed_steps = meta.value("step", int64_t{0});
+  for (auto& [name, blob] : c.custom) custom[name].load(blob);
+  completed_steps = c.meta.value("step", int64_t{0});
   scheduler_steps = sched_steps;
-  save_index = meta.value("save_index", int64_t{0});
-  epoch = meta.value("epoch", int64_t{0});
-  batch_in_epoch = meta.value("batch_in_epoch", int64_t{0});
+  save_index = c.meta.value("save_index", int64_t{0});
+  epoch = c.meta.value("epoch", int64_t{0});
+  batch_in_epoch = c.meta.value("batch_in_epoch", int64_t{0});
   position_restored = true;
+  last_saved_step = completed_steps;
   if (id.rank == 0)
     std::cout << "[accel] resumed from " << p << " (step " << completed_steps << ", epoch " << epoch
               << ", batch " << batch_in_epoch << ")" << std::endl;

@@ -8,6 +8,7 @@
 
 #include "accel/api/exit_codes.h"
 #include "accel/config/config_error.h"
+#include "accel/preempted.h"
 #include "process_group.h"
 
 namespace accel {
@@ -18,6 +19,8 @@ Failure classify_failure(std::exception_ptr error) {
   if (!error) return {code(ExitCode::TrainingError), "training failed", ""};
   try {
     std::rethrow_exception(error);
+  } catch (const Preempted& e) {
+    return {code(ExitCode::Preempted), "preempted", e.what()};
   } catch (const ConfigError& e) {
     return {code(ExitCode::ConfigError), "configuration error", e.what()};
   } catch (const RendezvousTimeout& e) {
@@ -50,9 +53,10 @@ std::terminate_handler g_previous = nullptr;
 [[noreturn]] void on_terminate() {
   if (auto e = std::current_exception()) {
     const Failure f = classify_failure(e);
-    std::fprintf(stderr, "[accel] rank %d: %s on a background thread: %s\n", g_rank, f.kind.c_str(),
+    std::fprintf(stderr, "[accel] rank %d: %s, uncaught: %s\n", g_rank, f.kind.c_str(),
                  f.message.c_str());
-    if (f.exit_code == static_cast<int>(api::ExitCode::CollectiveTimeout)) {
+    if (f.exit_code == static_cast<int>(api::ExitCode::CollectiveTimeout) ||
+        f.exit_code == static_cast<int>(api::ExitCode::Preempted)) {
       std::fprintf(stderr, "[accel] rank %d: exiting with code %d\n", g_rank, f.exit_code);
       std::fflush(stderr);
       std::_Exit(f.exit_code);

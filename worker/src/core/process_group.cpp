@@ -66,6 +66,12 @@ DistributedContext init_process_group(const ProcessGroupOptions& o) {
       c10::make_intrusive<c10d::PrefixStore>("gloo/", prefix), o.rank, o.world_size, gloo_opts);
   ctx.group->setBackend(c10::DeviceType::CPU, c10d::ProcessGroup::BackendType::GLOO, gloo);
 
+  auto control_opts = c10d::ProcessGroupGloo::Options::create(o.timeout);
+  control_opts->devices = gloo_opts->devices;
+  control_opts->threads = 1;
+  ctx.control = c10::make_intrusive<c10d::ProcessGroupGloo>(
+      c10::make_intrusive<c10d::PrefixStore>("control/", ctx.store), o.rank, o.world_size, control_opts);
+
   if (o.backend == "nccl") {
     // NCCL's settings (async error handling, flight recorder) are already in the environment
     // (Accelerator applies nccl_environment()); the timeout goes to the backend's options.

@@ -40,6 +40,9 @@ struct ProcessGroupOptions {
 struct DistributedContext {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroup> group;
+  // A second, Gloo-only group for libaccel's own small messages (the per-step stop flag), so
+  // they never queue behind or between the training's collectives, on any backend.
+  c10::intrusive_ptr<c10d::Backend> control;
 };
 
 // Rendezvous and build the process group. Throws RendezvousTimeout when the world did not

@@ -81,6 +81,7 @@ class DefaultHooks final : public TrainingHooks {
     last_step_end_ = Clock::now();  // the save is not data loading
   }
   void on_resumed(int64_t step) override { metrics_->resumed_at(step); }
+  void set_activity(const char* activity) override { metrics_->set_activity(activity); }
 
   void init_trackers(const std::string& project,
                      const std::map<std::string, std::string>& hparams) override {

@@ -26,6 +26,8 @@ class TrainingHooks {
   virtual void on_allreduce(double seconds) = 0;
   virtual void on_checkpoint(int64_t step, double seconds) = 0;
   virtual void on_resumed(int64_t step) = 0;
+  // "training", "checkpointing" or "evaluating" (a string literal).
+  virtual void set_activity(const char* activity) = 0;
   virtual void init_trackers(const std::string& project,
                              const std::map<std::string, std::string>& hparams) = 0;
   virtual void log(const std::map<std::string, double>& values, int64_t step) = 0;

@@ -116,6 +116,12 @@ int launch_gang(const LaunchPlan& p) {
   };
   std::optional<std::chrono::steady_clock::time_point> kill_at;
   int forwarded = 0;
+  // Ranks that stopped after a stop signal: 82 with a checkpoint, 83 without one.
+  auto is_stop = [](int code) {
+    return code == api::to_int(api::ExitCode::Preempted) ||
+           code == api::to_int(api::ExitCode::PreemptedNoCheckpoint);
+  };
+  int stopped = 0, stopped_without_checkpoint = 0;
 
   while (remaining > 0) {
     if (int sig = g_signal.exchange(0); sig != 0) {
@@ -134,14 +140,26 @@ int launch_gang(const LaunchPlan& p) {
       // The rank is reaped; whatever it started in its process group (data-loader workers,
       // helpers) must not outlive it. A rank killed by SIGKILL leaves them running otherwise.
       ::kill(-ranks[i]->pid(), SIGKILL);
-      if (!s->success() && !failure && !forwarded) {
+      if (is_stop(s->code())) {
+        ++stopped;
+        if (s->code() == api::to_int(api::ExitCode::PreemptedNoCheckpoint)) ++stopped_without_checkpoint;
+      }
+      if (is_stop(s->code()) && !failure && !forwarded) {
+        // Every rank of the job stops after the same step (a stop signal reached one of them,
+        // perhaps on another node): the others are finishing too; give them the grace period.
+        failure = s->code();
+        failed_rank = p.node_rank * p.nproc + static_cast<int>(i);
+        std::cerr << "[accel launch] rank " << failed_rank << " " << s->describe() << " — "
+                  << api::describe_exit_code(*failure) << "; waiting for the other ranks" << std::endl;
+        if (!kill_at) kill_at = std::chrono::steady_clock::now() + p.grace;
+      } else if (!s->success() && !failure && !forwarded) {
         failure = s->code();
         failed_rank = p.node_rank * p.nproc + static_cast<int>(i);
         std::cerr << "[accel launch] rank " << failed_rank << " " << s->describe() << " — "
                   << api::describe_exit_code(*failure) << "; stopping the other ranks"
                   << std::endl;
         stop_all(SIGTERM);
-        kill_at = std::chrono::steady_clock::now() + p.grace;
+        kill_at = std::chrono::steady_clock::now() + p.failure_grace;
       }
     }
     if (kill_at && std::chrono::steady_clock::now() >= *kill_at) {
@@ -150,8 +168,18 @@ int launch_gang(const LaunchPlan& p) {
     }
     if (remaining > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  if (failure) return *failure;
-  if (forwarded) return 128 + forwarded;
+  if (failure) {
+    if (is_stop(*failure) && stopped_without_checkpoint > 0)
+      return api::to_int(api::ExitCode::PreemptedNoCheckpoint);
+    return *failure;
+  }
+  if (forwarded) {
+    // After a forwarded SIGTERM/SIGINT: ranks running libaccel stop with a checkpoint (82) or
+    // without one (83); any other outcome is the signal's code, as before.
+    if (stopped_without_checkpoint > 0) return api::to_int(api::ExitCode::PreemptedNoCheckpoint);
+    if (stopped == static_cast<int>(ranks.size())) return api::to_int(api::ExitCode::Preempted);
+    return 128 + forwarded;
+  }
   return 0;
 }
 

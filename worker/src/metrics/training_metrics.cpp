@@ -74,6 +74,7 @@ struct TrainingMetrics::Impl {
   double last_step_seconds = 0;
   double last_step_unix = 0;
   std::optional<double> last_loss;  // the last loss logged, for /progress
+  const char* activity = "training";
   // (time, samples) of recent steps, for a samples/s over a sliding window.
   std::deque<std::pair<double, int64_t>> recent;
   int64_t samples_sum = 0;
@@ -240,6 +241,11 @@ std::string TrainingMetrics::scrape() {
   return serializer.Serialize(impl_->registry->Collect());
 }
 
+void TrainingMetrics::set_activity(const char* activity) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->activity = activity;
+}
+
 std::string TrainingMetrics::progress_json() {
   auto& m = *impl_;
   std::lock_guard<std::mutex> lock(m.mu);
@@ -255,6 +261,7 @@ std::string TrainingMetrics::progress_json() {
                    {"lastStepSeconds", m.last_step_seconds},
                    {"lastStepTime", m.last_step_unix}};
   if (m.last_loss) j["loss"] = *m.last_loss;
+  j["activity"] = m.activity;
   if (m.total_steps > 0 && steps_per_s > 0)
     j["etaSeconds"] = static_cast<double>(std::max<int64_t>(0, m.total_steps - m.step)) / steps_per_s;
   return j.dump();

@@ -151,6 +151,7 @@ struct PodTemplateSpec {
   nlohmann::json volumeMounts = nlohmann::json::array();
   std::string serviceAccountName;
   std::string priorityClassName;
+  std::optional<std::int64_t> terminationGracePeriodSeconds;  // default 120
 };
 
 struct AccelJobSpec {
@@ -188,6 +189,7 @@ struct FailureInfo {
   std::int64_t rank = -1;  // global rank, -1 when unknown
   std::int64_t exitCode = 0;
   std::string reason;
+  bool disruption = false;  // preemption, eviction, deletion, node loss: no backoff, no restart spent
 };
 struct Progress {
   std::int64_t step = 0;
@@ -196,11 +198,13 @@ struct Progress {
   double etaSeconds = 0;
   std::string lastStepTime;   // RFC 3339
   std::optional<double> loss;  // the last loss the program logged, if it logs one
+  std::string activity;        // training, checkpointing, evaluating ("" = not reported)
 };
 struct AccelJobStatus {
   std::optional<JobPhase> phase;
   std::vector<Condition> conditions;
-  std::int64_t restarts = 0;
+  std::int64_t restarts = 0;     // after failures (count against maxRestarts)
+  std::int64_t disruptions = 0;  // after disruptions (do not)
   std::int64_t attempt = 0;
   std::optional<FailureInfo> lastFailure;
   std::string startTime;

@@ -19,6 +19,8 @@ enum class ExitCode : int {
   RendezvousTimeout = 79,   // not all ranks joined within the rendezvous timeout
   CollectiveTimeout = 80,   // hung collective or process-group (NCCL/Gloo) error
   Stalled = 81,             // watchdog: no step completed within the stall timeout
+  Preempted = 82,           // SIGTERM: the last step completed and was checkpointed
+  PreemptedNoCheckpoint = 83,  // SIGTERM: the checkpoint could not complete within the grace
   SignalBase = 128,         // 128 + N: killed by signal N (137 = SIGKILL, e.g. OOM-killed)
 };
 
@@ -33,11 +35,13 @@ std::string describe_exit_code(int code);
 // "Signal9", "ExitCode3").
 std::string exit_reason(int code);
 
-enum class FailureClass { Success, Permanent, Retryable };
+// Disruption: the job was stopped from outside (operator/controller/DISRUPTIONS.md): a new
+// attempt that spends no restart.
+enum class FailureClass { Success, Permanent, Retryable, Disruption };
 std::string to_string(FailureClass);
 
 // What the operator does with an exit code under a restart policy:
-//   any policy: 0 -> Success
+//   any policy: 0 -> Success; 82, 83 -> Disruption
 //   OnFailure:  ConfigError (78) -> Permanent, any other code -> Retryable
 //   ExitCode:   79, 80, 81 -> Retryable; other 1..127 -> Permanent; >= 128 (signals) -> Retryable
 //   Never:      any failure -> Permanent

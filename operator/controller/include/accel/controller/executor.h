@@ -34,8 +34,9 @@ class Cluster {
   virtual void create_pod(const api::AccelJob& job, const nlohmann::json& object) = 0;
   // force: grace period 0 (a pod stuck Terminating on a lost node).
   virtual void delete_pod(const api::AccelJob& job, const std::string& name, bool force) = 0;
-  // Every pod of the job that is not already terminating (pod_selector(job)).
-  virtual void delete_all_pods(const api::AccelJob& job) = 0;
+  // Every pod of the job that is not already terminating (pod_selector(job)), with the pods'
+  // own grace period or `grace_seconds`.
+  virtual void delete_all_pods(const api::AccelJob& job, std::optional<std::int64_t> grace_seconds) = 0;
   virtual void record_event(const api::AccelJob& job, const RecordEvent& event) = 0;
   virtual void delete_job(const api::AccelJob& job) = 0;
 };

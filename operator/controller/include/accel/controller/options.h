@@ -20,9 +20,9 @@ struct OperatorOptions {
   bool prometheus_annotations = true;
   // TCPStore rendezvous port of node 0 (MASTER_PORT), also a port of the headless Service.
   int rendezvous_port = 29500;
-  // terminationGracePeriodSeconds of every worker pod: time for `accel launch` to forward
-  // SIGTERM to its ranks and let them finish a checkpoint write.
-  std::int64_t termination_grace_period_seconds = 30;
+  // Grace period of the old gang's pods when the operator restarts it after a failure
+  // (DeleteAllPods): the gang cannot checkpoint without the failed rank.
+  std::int64_t failure_teardown_grace_seconds = 10;
   // A pod still present this long after its deletionTimestamp plus the grace period is
   // considered stuck on a dead node and is force-deleted (grace 0).
   Duration force_delete_after = std::chrono::seconds(30);

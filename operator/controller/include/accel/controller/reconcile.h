@@ -45,8 +45,12 @@ struct DeletePod {
   bool force = false;
 };
 // Delete every pod of the job, any attempt: the pods matching pod_selector(job), with the
-// pods' own grace period (a delete-collection call).
-struct DeleteAllPods {};
+// pods' own grace period (the workers checkpoint in it: suspend, disruptions, clean-up), or
+// with `grace_seconds` after a failure (a gang that lost a rank cannot checkpoint: it only needs
+// to end, and a short grace keeps the restart quick).
+struct DeleteAllPods {
+  std::optional<std::int64_t> grace_seconds;
+};
 // Reconcile this job again after `after`, even without a watch event: a timer matters.
 struct RequeueAfter {
   Duration after;

@@ -35,6 +35,7 @@ class OperatorMetrics {
   void job_created();
   void job_finished(const std::string& phase);  // "Succeeded" or "Failed"
   void restart(const std::string& ns, const std::string& name, const std::string& reason);
+  void disruption(const std::string& ns, const std::string& name, const std::string& reason);
   void pod_created();
   void time_to_running(double seconds);
   void workqueue_latency(double seconds);
