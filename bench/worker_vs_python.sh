@@ -4,20 +4,25 @@
 #   B  torchrun --nproc_per_node 2 bench/python/train_gpt_ddp.py      (PyTorch DDP, gloo)
 #   C  accelerate launch --multi_gpu --num_processes 2 ... train_gpt_accelerate.py (HF Accelerate
 #      on CPU; see run() for why not --cpu)
-# The same model, data, batch, optimizer, precision and gradient accumulation (2) in all three;
-# runs interleaved A B C A B C ... so that drifting machine load hits every system alike.
+#   D  torchrun --no-python --nproc_per_node 2 accel-bench-bare-gpt (bench/bare: the limit, the
+#      same training as a plain LibTorch loop with one c10d all-reduce of the gradients per
+#      step and no libaccel; with 1 rank started directly)
+# The same model, data, batch, optimizer, precision and gradient accumulation (2) in all four
+# (tests/integration/worker/bare_loop_test.cpp checks that D prints A's losses exactly); runs
+# interleaved A B C D A B C D ... so that drifting machine load hits every system alike.
 #
 # Workloads (all batch 8 per rank per micro-batch, accumulation 2, AdamW, clip 1.0):
 #   small       the example's defaults: dim 128, 2 layers, 4 heads, seq 64, bf16 autocast
 #   small-fp32  the same in float32 (--mixed_precision no)
 #   heavy       dim 256, 4 layers, 4 heads, seq 128 (13x the small model's work per step), float32
-# Why float32 besides bf16: this CPU (AMD EPYC, AVX2, no AVX512-BF16/AMX) has no bf16 matmul
-# kernel; LibTorch's bf16 GEMM runs ~40x slower than float32 here (0.6 vs 25 GFLOP/s on one
-# thread), so a bf16 step is almost all GEMM whatever the framework, and a heavier bf16 model
-# would take minutes per step. BENCH_HEAVY_PRECISION=bf16 and BENCH_HEAVY_ARGS change that on a
-# machine with bf16 kernels.
-# Scaling: small-fp32 (the most communication-sensitive) with 1 rank vs 2 ranks, in samples/s,
-# for Accel and torch DDP. Every rank gets one CPU thread (OMP_NUM_THREADS=1,
+# Why float32 besides bf16: on a CPU without bf16 matmul instructions (an AVX2 EPYC without
+# AVX512-BF16/AMX) LibTorch's bf16 GEMM runs ~40x slower than float32 (0.6 vs 25 GFLOP/s on one
+# thread), so a bf16 step is almost all GEMM whatever the framework. On a CPU with them (lscpu:
+# avx512_bf16, amx_bf16) bf16 is as fast; the report says which this machine is.
+# BENCH_HEAVY_PRECISION=bf16 and BENCH_HEAVY_ARGS run the heavy model in bf16.
+# 1 rank: small-fp32 and heavy (BENCH_ONE_RANK_WORKLOADS) for all four systems, so that every
+# system's steps/s can be read as a fraction of the limit's at 1 and at 2 ranks.
+# Scaling: small-fp32 (the most communication-sensitive) with 1 rank vs 2 ranks, in samples/s. Every rank gets one CPU thread (OMP_NUM_THREADS=1,
 # --num_cpu_threads_per_process 1) in every run: 2 ranks use both cores, 1 rank uses one, and
 # the ideal ratio is 2x.
 #
@@ -25,12 +30,12 @@
 # (with each run's output) stays in $BENCH_WORK (a temporary folder unless set).
 #
 # Knobs (environment): BENCH_REPS (3), BENCH_WORKLOADS ("small small-fp32 heavy"),
-# BENCH_SMALL_STEPS (10, of which BENCH_SMALL_WARMUP 2 are warm-up), BENCH_FP32_STEPS (30 /
-# BENCH_FP32_WARMUP 5), BENCH_HEAVY_STEPS (6 / BENCH_HEAVY_WARMUP 2), BENCH_SCALING (1: the
-# 1-rank runs), BENCH_ACCEL_OWN_SESSION (1: see run()), BENCH_RESUME (1: with the same
+# BENCH_SMALL_STEPS (60, of which BENCH_SMALL_WARMUP 10 are warm-up), BENCH_FP32_STEPS (60 /
+# BENCH_FP32_WARMUP 10), BENCH_HEAVY_STEPS (12 / BENCH_HEAVY_WARMUP 2), BENCH_SCALING (1: the
+# 1-rank runs), BENCH_SYSTEMS ("accel torch-ddp accelerate bare"), BENCH_ACCEL_OWN_SESSION (1: see run()), BENCH_RESUME (1: with the same
 # BENCH_WORK, keep the runs an interrupted invocation finished), BENCH_NOTES (a markdown file added to
-# the report as the analysis), ACCEL_BENCH_BUILD (the build folder holding cli/accel and
-# examples/accel-train-gpt; default build/release (scripts/build.sh), then build/h-bench). Accel's runs serve /metrics
+# the report as the analysis; default bench/results/worker_step_profile.md), ACCEL_BENCH_BUILD (the build
+# folder holding cli/accel, examples/accel-train-gpt and bench/bare/accel-bench-bare-gpt; default build/release (scripts/build.sh), then build/h-bench). Accel's runs serve /metrics
 # and it is scraped every 2 s for the time breakdown.
 source "$(dirname "$0")/../scripts/lib.sh"
 
@@ -39,11 +44,13 @@ SCALING="${BENCH_SCALING:-1}"
 ACCUM=2
 # workload -> "precision|steps|warm-up steps|trainer flags"
 declare -A WORKLOAD=(
-  [small]="bf16|${BENCH_SMALL_STEPS:-10}|${BENCH_SMALL_WARMUP:-2}|--dim 128 --layers 2 --heads 4 --seq-len 64 --batch-size 8"
-  [small-fp32]="no|${BENCH_FP32_STEPS:-30}|${BENCH_FP32_WARMUP:-5}|--dim 128 --layers 2 --heads 4 --seq-len 64 --batch-size 8"
-  [heavy]="${BENCH_HEAVY_PRECISION:-no}|${BENCH_HEAVY_STEPS:-6}|${BENCH_HEAVY_WARMUP:-2}|${BENCH_HEAVY_ARGS:---dim 256 --layers 4 --heads 4 --seq-len 128 --batch-size 8}"
+  [small]="bf16|${BENCH_SMALL_STEPS:-60}|${BENCH_SMALL_WARMUP:-10}|--dim 128 --layers 2 --heads 4 --seq-len 64 --batch-size 8"
+  [small-fp32]="no|${BENCH_FP32_STEPS:-60}|${BENCH_FP32_WARMUP:-10}|--dim 128 --layers 2 --heads 4 --seq-len 64 --batch-size 8"
+  [heavy]="${BENCH_HEAVY_PRECISION:-no}|${BENCH_HEAVY_STEPS:-12}|${BENCH_HEAVY_WARMUP:-2}|${BENCH_HEAVY_ARGS:---dim 256 --layers 4 --heads 4 --seq-len 128 --batch-size 8}"
 )
 read -r -a ORDER <<< "${BENCH_WORKLOADS:-small small-fp32 heavy}"
+read -r -a ONE_RANK <<< "${BENCH_ONE_RANK_WORKLOADS:-small-fp32 heavy}"
+read -r -a SYSTEMS <<< "${BENCH_SYSTEMS:-accel torch-ddp accelerate bare}"
 
 BUILD="${ACCEL_BENCH_BUILD:-}"
 if [ -z "$BUILD" ]; then
@@ -51,9 +58,10 @@ if [ -z "$BUILD" ]; then
     [ -x "$b/examples/accel-train-gpt" ] && { BUILD="$b"; break; }
   done
 fi
-[ -x "$BUILD/cli/accel" ] && [ -x "$BUILD/examples/accel-train-gpt" ] || die "no accel / \
-accel-train-gpt built (looked in build/release and build/h-bench; set ACCEL_BENCH_BUILD). Build: \
-cmake --build <dir> --target accel-cli accel-train-gpt"
+[ -x "$BUILD/cli/accel" ] && [ -x "$BUILD/examples/accel-train-gpt" ] \
+  && [ -x "$BUILD/bench/bare/accel-bench-bare-gpt" ] || die "no accel / accel-train-gpt / \
+accel-bench-bare-gpt built (looked in build/release and build/h-bench; set ACCEL_BENCH_BUILD). \
+Build: cmake --build <dir> --target accel-cli accel-train-gpt accel-bench-bare-gpt"
 
 VENV="$("$ACCEL_ROOT/scripts/setup-bench-python.sh" | tail -1)"
 PY="$VENV/bin/python"
@@ -62,9 +70,11 @@ RESULTS="$BENCH/results"
 WORK="${BENCH_WORK:-$(mktemp -d /tmp/accel-bench.XXXXXX)}"
 mkdir -p "$RESULTS" "$WORK/raw" "$WORK/bin"
 # A copy, so that a rebuild during the run cannot swap the binaries between repetitions.
-cp "$BUILD/cli/accel" "$BUILD/examples/accel-train-gpt" "$WORK/bin/"
+cp "$BUILD/cli/accel" "$BUILD/examples/accel-train-gpt" "$BUILD/bench/bare/accel-bench-bare-gpt" \
+  "$WORK/bin/"
 ACCEL="$WORK/bin/accel"
 GPT="$WORK/bin/accel-train-gpt"
+BARE="$WORK/bin/accel-bench-bare-gpt"
 log "binaries from $BUILD; Python from $VENV; raw results in $WORK/raw"
 
 # Keep every user-level config out: no ~/.config/accel, no ~/.cache/huggingface/accelerate.
@@ -129,6 +139,12 @@ run() {
            --num_cpu_threads_per_process 1 --main_process_port 0
            "$BENCH/python/train_gpt_accelerate.py" --gradient-accumulation-steps "$ACCUM"
            --warmup-steps "$warm" "${common[@]}") ;;
+    bare)
+      # torchrun only starts the ranks (--no-python: each its own session, as for B and C).
+      local how=("$VENV/bin/torchrun" --no-python --standalone --nproc_per_node "$nproc")
+      [ "$nproc" = 1 ] && how=()
+      cmd=("${how[@]}" "$BARE" --gradient-accumulation-steps "$ACCUM" --mixed-precision "$prec"
+           --threads 1 "${common[@]}") ;;
   esac
   local meta
   meta=$(printf '{"system":"%s","model":"%s","precision":"%s","model_args":"%s","nproc":%d,"steps":%d,"rep":"%s","accum":%d,"batch":8,"loadavg_before":"%s"}' \
@@ -165,10 +181,12 @@ start=$(date +%s)
 for rep in $(seq 1 "$REPS"); do
   log "repetition $rep of $REPS"
   for model in "${ORDER[@]}"; do
-    for system in accel torch-ddp accelerate; do run "$system" "$model" 2 "$rep"; done
+    for system in "${SYSTEMS[@]}"; do run "$system" "$model" 2 "$rep"; done
   done
   if [ "$SCALING" = 1 ]; then
-    for system in accel torch-ddp; do run "$system" small-fp32 1 "$rep"; done
+    for model in "${ONE_RANK[@]}"; do
+      for system in "${SYSTEMS[@]}"; do run "$system" "$model" 1 "$rep"; done
+    done
   fi
 done
 log "runs took $(( $(date +%s) - start )) s"
@@ -186,5 +204,5 @@ log "runs took $(( $(date +%s) - start )) s"
 } > "$WORK/machine.txt"
 
 "$PY" "$BENCH/python/report.py" --raw "$WORK/raw" --machine "$WORK/machine.txt" --out "$RESULTS" \
-  --accum "$ACCUM" ${BENCH_NOTES:+--notes "$BENCH_NOTES"}
+  --accum "$ACCUM" --notes "${BENCH_NOTES:-$RESULTS/worker_step_profile.md}"
 log "report: $RESULTS/worker_vs_python.md"

@@ -4,10 +4,37 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace examples {
+
+// The corpus: a text file, or every regular file of a folder in sorted order, concatenated.
+inline std::string read_corpus(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> files;
+  if (fs::is_directory(path)) {
+    for (auto& e : fs::directory_iterator(path))
+      if (e.is_regular_file()) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+  } else {
+    files.push_back(path);
+  }
+  std::string text;
+  for (auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text += ss.str();
+  }
+  if (text.size() < 1024) throw std::runtime_error("corpus too small: " + path);
+  return text;
+}
 
 class TextWindows {
  public:

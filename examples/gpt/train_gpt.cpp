@@ -6,40 +6,11 @@
 //   accel launch --num_processes 2 --mixed_precision bf16 -- accel-train-gpt --steps 200
 #include <accel/accelerator.h>
 
-#include <algorithm>
-#include <filesystem>
 #include <iostream>
-#include <sstream>
 
 #include "../support/trainer_flags.h"
 #include "gpt_model.h"
 #include "text_windows.h"
-
-namespace fs = std::filesystem;
-
-namespace {
-
-std::string read_corpus(const std::string& path) {
-  std::vector<fs::path> files;
-  if (fs::is_directory(path)) {
-    for (auto& e : fs::directory_iterator(path))
-      if (e.is_regular_file()) files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-  } else {
-    files.push_back(path);
-  }
-  std::string text;
-  for (auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text += ss.str();
-  }
-  if (text.size() < 1024) throw std::runtime_error("corpus too small: " + path);
-  return text;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Train a small GPT-style language model with libaccel"};
@@ -67,7 +38,7 @@ int main(int argc, char** argv) {
   return accel::run_main([&] {
     accel::Accelerator acc;
     faults.install(acc);
-    const examples::TextWindows data(read_corpus(corpus_path), cfg.block + 1);
+    const examples::TextWindows data(examples::read_corpus(corpus_path), cfg.block + 1);
     examples::GPT model(cfg);
     torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(lr).weight_decay(0.01));
     torch::optim::StepLR sched(opt, /*step_size=*/100, /*gamma=*/0.5);

@@ -372,10 +372,12 @@ TEST_F(GptJobE2e, SigkilledWorkerRestartsTheWholeGangWhichResumesFromTheLastChec
   ASSERT_TRUE(std::regex_search(a1, m, std::regex(R"(resumed from \S+ \(step (\d+))"))) << a1;
   const std::int64_t resumed = std::stoll(m[1]);
   EXPECT_GE(resumed, ckpt_at_kill) << a1;
-  // ...attempt 0 had got past that step...
+  // ...attempt 0 had got to that step (its "step N" line needs one more all-reduce with every
+  // peer, the loss mean, after checkpoint N is complete: a peer killed in between leaves the
+  // line of the checkpointed step unprinted)...
   auto steps0 = logged_steps(a0);
   ASSERT_FALSE(steps0.empty()) << a0;
-  EXPECT_GE(steps0.back(), resumed) << a0;
+  EXPECT_GE(steps0.back(), resumed - 1) << a0;
   // ...and attempt 1 logs nothing before it: its first step is the one after the checkpoint.
   auto steps1 = logged_steps(a1);
   ASSERT_FALSE(steps1.empty()) << a1;

@@ -146,6 +146,7 @@ const std::vector<std::pair<std::string, std::string>>& honoured_environment_var
       {"CUDA_VISIBLE_DEVICES", "which GPUs CUDA shows this process (rank r takes cuda:LOCAL_RANK)"},
       {"NVIDIA_VISIBLE_DEVICES", "which GPUs the container runtime exposed; void/none: none"},
       {"GLOO_SOCKET_IFNAME", "the network interface Gloo uses"},
+      {"GLIBC_TUNABLES", "glibc.malloc.* settings there win over host_malloc_tuning"},
       {"MLFLOW_TRACKING_URI", "MLflow server, when the tracker has no tracking_uri setting"},
       {"MLFLOW_TRACKING_TOKEN", "MLflow bearer token"},
       {"MLFLOW_TRACKING_USERNAME", "MLflow basic-auth user"},

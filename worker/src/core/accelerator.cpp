@@ -15,6 +15,7 @@
 #include "device_plan.h"
 #include "accel/api/exit_codes.h"
 #include "failure.h"
+#include "host_memory.h"
 #include "gpu.h"
 
 namespace accel {
@@ -95,6 +96,9 @@ Accelerator::Accelerator(const AcceleratorOptions& options) : impl_(std::make_un
   }
   if (c.mixed_precision() == "fp16") m.scaler = std::make_unique<GradScaler>(m.device);
   if (c.num_cpu_threads_per_process() > 0) at::set_num_threads(c.num_cpu_threads_per_process());
+  const HostMallocPlan malloc_plan = plan_host_malloc(c.host_malloc_tuning(), c.environment);
+  if (malloc_plan.apply) apply_host_malloc_thresholds();
+  if (!malloc_plan.note.empty() && m.id.rank == 0) std::cout << "[accel] " << malloc_plan.note << std::endl;
   torch::manual_seed(static_cast<uint64_t>(c.seed()));
 
   if (m.id.rank == 0) {
