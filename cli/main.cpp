@@ -25,7 +25,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // A usage error (a missing program, an unknown flag, a bad value) is a configuration
+    // error: 78, never retried, instead of CLI11's own codes (106 "program is required"),
+    // which the operator would retry. --help and --version still exit 0.
+    return app.exit(e) == 0 ? 0 : 78;
   } catch (const std::exception& e) {
     std::cerr << "accel: " << e.what() << std::endl;
     return 78;  // configuration error (api/EXIT_CODES.md)

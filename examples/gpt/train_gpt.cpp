@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   app.add_option("--save-params", save_params, "Write final parameters (float32) here");
   app.add_option("--project", project, "Tracker project name");
   faults.add_to(app);
-  CLI11_PARSE(app, argc, argv);
+  if (auto rc = examples::parse_flags(app, argc, argv)) return *rc;
 
   return accel::run_main([&] {
     accel::Accelerator acc;

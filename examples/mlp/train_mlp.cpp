@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-every", log_every);
   app.add_option("--save-params", save_params);
   faults.add_to(app);
-  CLI11_PARSE(app, argc, argv);
+  if (auto rc = examples::parse_flags(app, argc, argv)) return *rc;
 
   return accel::run_main([&] {
     accel::Accelerator acc;

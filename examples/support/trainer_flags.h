@@ -15,8 +15,21 @@
 #include <accel/accelerator.h>
 
 #include <memory>
+#include <optional>
 
 namespace examples {
+
+// Parses the trainer's flags. A usage error is a configuration error: CLI11's message and exit
+// code 78 (never retried by the operator), not CLI11's own 100-115; --help exits 0.
+//   if (auto rc = examples::parse_flags(app, argc, argv)) return *rc;
+inline std::optional<int> parse_flags(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 78;
+  }
+}
 
 // A deterministic pseudo-random value of (seed, index): synthetic samples that are a pure
 // function of their index, so every run, rank count and resume sees the same data.

@@ -231,6 +231,13 @@ TEST_F(LocalRun, RejectsAnInvalidSpecNamingEveryBadFieldAndRunsNothing) {
   EXPECT_EQ(run(job), 78);
   EXPECT_NE(output().find("spec.runPolicy.maxRestart"), std::string::npos) << output();
   EXPECT_FALSE(fs::exists(run_dir() / "logs" / "bad-a0-n0.log")) << "nothing ran";
+
+  // No program: on this machine there is no image entrypoint; refused before any process.
+  std::ofstream(job) << "apiVersion: accel.dev/v1alpha1\nkind: AccelJob\nmetadata:\n  name: bad\n"
+                        "spec:\n  image: x\n";
+  EXPECT_EQ(run(job), 78);
+  EXPECT_NE(output().find("spec.command: Required value"), std::string::npos) << output();
+  EXPECT_FALSE(fs::exists(run_dir() / "logs" / "bad-a0-n0.log")) << "nothing ran";
 }
 
 TEST_F(LocalRun, SigkilledRankRestartsTheWholeGangWhichResumesFromTheLastCheckpoint) {

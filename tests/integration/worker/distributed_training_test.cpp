@@ -146,5 +146,22 @@ TEST(DistributedTraining, InvalidConfigurationExitsWithConfigErrorNamingTheSourc
   EXPECT_NE(r.output.find("ACCEL_MIXED_PRECISION"), std::string::npos) << r.output;
 }
 
+// Usage errors are configuration errors (78, never retried), not CLI11's own codes (106 for a
+// missing program): of the launcher, and of the trainers.
+TEST(DistributedTraining, UsageErrorsOfTheLauncherAndTheTrainerExitWithConfigError) {
+  auto no_program = run_command({ACCEL_CLI, "launch", "--num_processes", "1"});
+  EXPECT_EQ(no_program.status.code(), 78) << no_program.output;
+  EXPECT_NE(no_program.output.find("program is required"), std::string::npos) << no_program.output;
+  auto bad_flag = run_command({ACCEL_CLI, "launch", "--num_processez", "1", "--", kMlp});
+  EXPECT_EQ(bad_flag.status.code(), 78) << bad_flag.output;
+  auto d = fresh_dir("usage");
+  auto trainer = launch(d, {"--num_processes", "1", "--main_process_port", "0"}, kMlp,
+                        {"--stepz", "1"});
+  EXPECT_EQ(trainer.status.code(), 78) << trainer.output;
+  EXPECT_NE(trainer.output.find("--stepz"), std::string::npos) << trainer.output;
+  auto help = run_command({ACCEL_CLI, "launch", "--help"});
+  EXPECT_EQ(help.status.code(), 0) << help.output;
+}
+
 }  // namespace
 }  // namespace accel::testing
