@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "accel/api/acceljob.h"
+#include "accel/api/yaml_bounds.h"
 #include "yaml_scalar.h"
 
 namespace accel::api {
@@ -134,7 +135,12 @@ AccelJob parse_acceljob_yaml(const YAML::Node& node) { return from_yaml(node); }
 AccelJob parse_acceljob_yaml(const std::string& text) {
   std::vector<YAML::Node> docs;
   try {
+    check_yaml_text(text);
     docs = YAML::LoadAll(text);
+    for (const auto& d : docs) check_yaml_tree(d);
+  } catch (const YamlBoundsError& e) {
+    throw SpecError("", std::string("the YAML ") + e.what() +
+                            (e.line() > 0 ? " (line " + std::to_string(e.line()) + ")" : ""));
   } catch (const YAML::Exception& e) {
     throw SpecError("", "invalid YAML at line " + std::to_string(e.mark.line + 1) + ", column " +
                             std::to_string(e.mark.column + 1) + ": " + e.msg);
@@ -144,17 +150,19 @@ AccelJob parse_acceljob_yaml(const std::string& text) {
     if (!d.IsNull()) objects.push_back(d);
   if (objects.size() != 1)
     throw SpecError("", "expected exactly one YAML document with an AccelJob, found " +
-                            std::to_string(objects.size()));
+                            std::to_string(objects.size()) + " (one AccelJob per file)");
   return from_yaml(objects.front());
 }
 
 AccelJob load_acceljob_file(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw SpecError("", path + ": cannot open the job file");
-  std::stringstream buf;
-  buf << in.rdbuf();
+  // At most one byte past the limit is read: a huge file (or /dev/zero) costs nothing.
+  std::string text(YamlBounds{}.max_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
   try {
-    return parse_acceljob_yaml(buf.str());
+    return parse_acceljob_yaml(text);
   } catch (const SpecError& e) {
     throw SpecError(e.path(), path + ": " + e.what());
   }

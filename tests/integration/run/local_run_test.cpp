@@ -232,6 +232,12 @@ TEST_F(LocalRun, RejectsAnInvalidSpecNamingEveryBadFieldAndRunsNothing) {
   EXPECT_NE(output().find("spec.runPolicy.maxRestart"), std::string::npos) << output();
   EXPECT_FALSE(fs::exists(run_dir() / "logs" / "bad-a0-n0.log")) << "nothing ran";
 
+  // Hostile YAML: refused by design, naming the file and the line (api/yaml_bounds.h).
+  std::ofstream(job) << head << "  args: [\"caf\xe9\"]\n";
+  EXPECT_EQ(run(job), 78);
+  EXPECT_NE(output().find(job.string() + ": the YAML is not UTF-8 (byte 0xE9"), std::string::npos) << output();
+  EXPECT_NE(output().find("(line 8)"), std::string::npos) << output();
+
   // No program: on this machine there is no image entrypoint; refused before any process.
   std::ofstream(job) << "apiVersion: accel.dev/v1alpha1\nkind: AccelJob\nmetadata:\n  name: bad\n"
                         "spec:\n  image: x\n";

@@ -1,6 +1,8 @@
 // Reading AccelJob YAML: kubectl's scalar typing, strictness, and errors that say where.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <yaml-cpp/yaml.h>
 
 #include "accel/api/acceljob.h"
@@ -97,6 +99,77 @@ TEST(Parse, RejectsMalformedYamlWithItsPosition) {
 TEST(Parse, RejectsSeveralDocuments) {
   std::string two = job_yaml("") + "---\n" + job_yaml("");
   EXPECT_THROW(parse_acceljob_yaml(two), SpecError);
+}
+
+// Hostile YAML is refused by design (accel/api/yaml_bounds.h), each with what and where.
+std::string rejection_of(const std::string& text) {
+  try {
+    parse_acceljob_yaml(text);
+  } catch (const SpecError& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+// Ten aliases of ten aliases, nine levels: 10^9 nodes expanded, in about 400 bytes.
+std::string billion_laughs() {
+  std::string y = job_yaml("") + "  env:\n    - name: L0\n      value: &l0 \"lol\"\n";
+  y += "x-laughs:\n";
+  for (int level = 1; level <= 9; ++level) {
+    y += "  l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+    for (int k = 0; k < 10; ++k) y += std::string(k ? ", " : "") + "*l" + std::to_string(level - 1);
+    y += "]\n";
+  }
+  return y;
+}
+
+TEST(Parse, RefusesAliasesThatExpandBeyondTheNodeLimit) {
+  const std::string msg = rejection_of(billion_laughs());
+  EXPECT_NE(msg.find("more than 100000 nodes with its aliases expanded"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("(line "), std::string::npos) << msg;
+}
+
+TEST(Parse, StillReadsAnAliasUsedOnce) {
+  AccelJob job = parse_acceljob_yaml(job_yaml("  command: &a [\"train\", \"--steps\"]\n  args: *a\n"));
+  EXPECT_EQ(job.spec.args, (std::vector<std::string>{"train", "--steps"}));
+}
+
+TEST(Parse, RefusesDeepNesting) {
+  std::string deep = job_yaml("") + "x: " + std::string(100, '[') + std::string(100, ']') + "\n";
+  const std::string msg = rejection_of(deep);
+  EXPECT_NE(msg.find("nested more than 64 levels deep"), std::string::npos) << msg;
+  // Deeper than yaml-cpp's own parser guard: its error, not a stack overflow.
+  std::string deeper = job_yaml("") + "x: " + std::string(5000, '[') + std::string(5000, ']') + "\n";
+  EXPECT_NE(rejection_of(deeper).find("invalid YAML"), std::string::npos) << rejection_of(deeper);
+}
+
+TEST(Parse, RefusesAFileOverOneMebibyte) {
+  std::string big = job_yaml("") + "# " + std::string(1 << 20, 'x') + "\n";
+  EXPECT_NE(rejection_of(big).find("bytes; the limit is 1048576 bytes"), std::string::npos);
+  // A file that never ends is read no further than the limit.
+  try {
+    load_acceljob_file("/dev/zero");
+    FAIL() << "accepted /dev/zero";
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find("/dev/zero: the YAML is 1048577 bytes"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Parse, RefusesTextThatIsNotUtf8NamingTheLine) {
+  std::string latin1 = job_yaml("") + "# caf\xe9\n";
+  const std::string msg = rejection_of(latin1);
+  EXPECT_NE(msg.find("is not UTF-8 (byte 0xE9"), std::string::npos) << msg;
+  const auto lines = std::count(latin1.begin(), latin1.end(), '\n');
+  EXPECT_NE(msg.find("(line " + std::to_string(lines) + ")"), std::string::npos) << msg;
+  // Valid multi-byte UTF-8 is fine; overlong encodings and surrogates are not.
+  EXPECT_EQ(parse_acceljob_yaml(job_yaml("") + "# café ✓ 🙂\n").metadata.name, "t");
+  EXPECT_NE(rejection_of(job_yaml("") + "# \xc0\xaf\n").find("not UTF-8"), std::string::npos);
+  EXPECT_NE(rejection_of(job_yaml("") + "# \xed\xa0\x80\n").find("not UTF-8"), std::string::npos);
+}
+
+TEST(Parse, RefusesSeveralDocumentsSayingWhy) {
+  EXPECT_NE(rejection_of(job_yaml("") + "---\n" + job_yaml("")).find("found 2 (one AccelJob per file)"),
+            std::string::npos);
 }
 
 TEST(Parse, RejectsOtherKinds) {

@@ -138,6 +138,30 @@ TEST(ConfigFileContents, InvalidYamlNamesTheFileAndLine) {
   EXPECT_TRUE(contains(msg, "not valid YAML")) << msg;
 }
 
+TEST(ConfigFileContents, HostileYamlIsRefusedNamingTheFile) {
+  ScratchDir dir;
+  // Aliases that expand a billionfold, nesting, bytes that are not UTF-8, two documents.
+  std::string laughs = "a0: &a0 x\n";
+  for (int level = 1; level <= 9; ++level) {
+    laughs += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
+    for (int k = 0; k < 10; ++k) laughs += std::string(k ? ", " : "") + "*a" + std::to_string(level - 1);
+    laughs += "]\n";
+  }
+  write_text(dir.file("laughs.yaml"), laughs);
+  std::string msg = error_of<ConfigError>([&] { read_config_file(dir.file("laughs.yaml")); });
+  EXPECT_TRUE(contains(msg, "config file " + dir.file("laughs.yaml"))) << msg;
+  EXPECT_TRUE(contains(msg, "aliases expanded")) << msg;
+  write_text(dir.file("deep.yaml"), "seed: " + std::string(80, '[') + std::string(80, ']') + "\n");
+  msg = error_of<ConfigError>([&] { read_config_file(dir.file("deep.yaml")); });
+  EXPECT_TRUE(contains(msg, "nested more than 64 levels deep")) << msg;
+  write_text(dir.file("latin1.yaml"), "seed: 1\n# caf\xe9\n");
+  msg = error_of<ConfigError>([&] { read_config_file(dir.file("latin1.yaml")); });
+  EXPECT_TRUE(contains(msg, dir.file("latin1.yaml") + ":2 is not UTF-8")) << msg;
+  write_text(dir.file("two.yaml"), "seed: 1\n---\nseed: 2\n");
+  msg = error_of<ConfigError>([&] { read_config_file(dir.file("two.yaml")); });
+  EXPECT_TRUE(contains(msg, "holds 2 YAML documents")) << msg;
+}
+
 TEST(ConfigFileContents, TopLevelMustBeAMapping) {
   ScratchDir dir;
   write_text(dir.file("c.yaml"), "- seed\n");

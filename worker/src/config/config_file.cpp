@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "accel/api/yaml_bounds.h"
 #include "accel/config.h"
 
 namespace accel {
@@ -33,15 +34,29 @@ std::string default_config_path(const std::map<std::string, std::string>& env) {
 }
 
 std::map<std::string, std::string> read_config_file(const std::string& path) {
-  std::ifstream f(path);
+  std::ifstream f(path, std::ios::binary);
   if (!f) throw ConfigError("config file '" + path + "' cannot be read");
-  std::stringstream text;
-  text << f.rdbuf();
+  // At most one byte past the size limit is read (check_yaml_text then refuses the file).
+  std::string bytes(api::YamlBounds{}.max_bytes + 1, '\0');
+  f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (f.bad()) throw ConfigError("config file '" + path + "' cannot be read");
+  bytes.resize(static_cast<std::size_t>(f.gcount()));
+  std::stringstream text(bytes);
 
   YAML::Node root;
   try {
-    root = YAML::Load(text.str());
+    api::check_yaml_text(text.str());
+    std::vector<YAML::Node> docs;
+    for (const auto& d : YAML::LoadAll(text.str()))
+      if (!d.IsNull()) docs.push_back(d);
+    if (docs.size() > 1)
+      throw ConfigError("config file " + path + " holds " + std::to_string(docs.size()) +
+                        " YAML documents; it must be one mapping of key: value");
+    if (!docs.empty()) root = docs.front();
+    api::check_yaml_tree(root);
+  } catch (const api::YamlBoundsError& e) {
+    throw ConfigError("config file " + path + (e.line() > 0 ? ":" + std::to_string(e.line()) : "") + " " +
+                      e.what());
   } catch (const YAML::Exception& e) {
     throw ConfigError("config file " + where_in(path, e.mark) + " is not valid YAML: " + e.msg);
   }
