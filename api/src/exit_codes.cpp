@@ -80,8 +80,7 @@ std::string to_string(FailureClass c) {
 
 FailureClass classify_exit(int code, RestartPolicy policy) {
   if (code == 0) return FailureClass::Success;
-  if (code == to_int(ExitCode::Preempted) || code == to_int(ExitCode::PreemptedNoCheckpoint))
-    return FailureClass::Disruption;
+  if (is_stop_exit(code)) return FailureClass::Disruption;
   switch (policy) {
     case RestartPolicy::Never:
       return FailureClass::Permanent;

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "accel/subprocess.h"
+#include "files.h"
 #include "lint_env.h"
 
 namespace accel::testing {
@@ -37,9 +38,7 @@ const std::set<std::string> kFieldsOutsideTheSchema = {"/templating/list/1/defin
                                                        "/templating/list/2/definition"};
 
 nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  return nlohmann::json::parse(in);
+  return nlohmann::json::parse(read_file_or_throw(path));
 }
 
 struct Load {

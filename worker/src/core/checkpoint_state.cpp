@@ -254,7 +254,7 @@ bool Accelerator::Impl::load(const std::string& path) {
         break;
       }
       loaded.reset();
-      if (!why.empty())
+      if (!why.empty() && id.rank != 0)  // rank 0's own reason is in its line below
         std::cerr << "[accel] rank " << id.rank << ": checkpoint " << it->path << " is unusable: " << why
                   << std::endl;
       barrier("resume (before moving an unusable checkpoint aside)");

@@ -117,10 +117,6 @@ int launch_gang(const LaunchPlan& p) {
   std::optional<std::chrono::steady_clock::time_point> kill_at;
   int forwarded = 0;
   // Ranks that stopped after a stop signal: 82 with a checkpoint, 83 without one.
-  auto is_stop = [](int code) {
-    return code == api::to_int(api::ExitCode::Preempted) ||
-           code == api::to_int(api::ExitCode::PreemptedNoCheckpoint);
-  };
   int stopped = 0, stopped_without_checkpoint = 0;
 
   while (remaining > 0) {
@@ -140,26 +136,25 @@ int launch_gang(const LaunchPlan& p) {
       // The rank is reaped; whatever it started in its process group (data-loader workers,
       // helpers) must not outlive it. A rank killed by SIGKILL leaves them running otherwise.
       ::kill(-ranks[i]->pid(), SIGKILL);
-      if (is_stop(s->code())) {
+      const bool stop = api::is_stop_exit(s->code());
+      if (stop) {
         ++stopped;
         if (s->code() == api::to_int(api::ExitCode::PreemptedNoCheckpoint)) ++stopped_without_checkpoint;
       }
-      if (is_stop(s->code()) && !failure && !forwarded) {
-        // Every rank of the job stops after the same step (a stop signal reached one of them,
-        // perhaps on another node): the others are finishing too; give them the grace period.
+      if (!s->success() && !failure && !forwarded) {
         failure = s->code();
         failed_rank = p.node_rank * p.nproc + static_cast<int>(i);
         std::cerr << "[accel launch] rank " << failed_rank << " " << s->describe() << " — "
-                  << api::describe_exit_code(*failure) << "; waiting for the other ranks" << std::endl;
-        if (!kill_at) kill_at = std::chrono::steady_clock::now() + p.grace;
-      } else if (!s->success() && !failure && !forwarded) {
-        failure = s->code();
-        failed_rank = p.node_rank * p.nproc + static_cast<int>(i);
-        std::cerr << "[accel launch] rank " << failed_rank << " " << s->describe() << " — "
-                  << api::describe_exit_code(*failure) << "; stopping the other ranks"
-                  << std::endl;
-        stop_all(SIGTERM);
-        kill_at = std::chrono::steady_clock::now() + p.failure_grace;
+                  << api::describe_exit_code(*failure)
+                  << (stop ? "; waiting for the other ranks" : "; stopping the other ranks") << std::endl;
+        if (stop) {
+          // Every rank of the job stops after the same step (a stop signal reached one of them,
+          // perhaps on another node): the others are finishing too; give them the grace period.
+          if (!kill_at) kill_at = std::chrono::steady_clock::now() + p.grace;
+        } else {
+          stop_all(SIGTERM);
+          kill_at = std::chrono::steady_clock::now() + p.failure_grace;
+        }
       }
     }
     if (kill_at && std::chrono::steady_clock::now() >= *kill_at) {
@@ -169,7 +164,7 @@ int launch_gang(const LaunchPlan& p) {
     if (remaining > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (failure) {
-    if (is_stop(*failure) && stopped_without_checkpoint > 0)
+    if (api::is_stop_exit(*failure) && stopped_without_checkpoint > 0)
       return api::to_int(api::ExitCode::PreemptedNoCheckpoint);
     return *failure;
   }

@@ -25,6 +25,10 @@ enum class ExitCode : int {
 };
 
 inline constexpr int to_int(ExitCode c) { return static_cast<int>(c); }
+// 82 or 83: the rank stopped after a stop signal (SIGTERM/SIGINT), with or without a checkpoint.
+inline constexpr bool is_stop_exit(int code) {
+  return code == to_int(ExitCode::Preempted) || code == to_int(ExitCode::PreemptedNoCheckpoint);
+}
 // 128 + signal number.
 inline constexpr int signal_exit_code(int signal_number) { return 128 + signal_number; }
 
