@@ -94,8 +94,10 @@ oj field_schema(const FieldSpec& f) {
   if (f.minimum) s["minimum"] = static_cast<std::int64_t>(*f.minimum);
   if (f.maximum) s["maximum"] = static_cast<std::int64_t>(*f.maximum);
   if (f.required && f.type == FieldType::String) s["minLength"] = 1;
-  if (f.max_length) s["maxLength"] = *f.max_length;
-  if (f.max_items) s["maxItems"] = *f.max_items;
+  const bool map = f.type == FieldType::StringMap || f.type == FieldType::QuantityMap;
+  // Of a map, the bounds are its entry count and each value's length.
+  if (f.max_length) (map ? s["additionalProperties"]["maxLength"] : s["maxLength"]) = *f.max_length;
+  if (f.max_items) s[map ? "maxProperties" : "maxItems"] = *f.max_items;
   if (f.type == FieldType::Object) {
     const oj body = object_body(f.path);
     for (auto& [k, v] : body.items()) s[k] = v;
@@ -111,7 +113,13 @@ oj field_schema(const FieldSpec& f) {
       s["x-kubernetes-list-map-keys"] = f.list_map_keys;
     }
   } else if (f.type == FieldType::RawObjectList) {
+    // Fields the table names inside a raw item (a volume's name) are typed, so CEL rules can
+    // read them; everything else passes through to the pod, where the API server checks it.
     s["items"] = {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}};
+    if (!child_fields(f.path + "[]").empty()) {
+      const oj body = object_body(f.path + "[]");
+      for (auto& [k, v] : body.items()) s["items"][k] = v;
+    }
   }
   oj rules = validations_for(f.path, &f);
   if (!rules.empty()) s["x-kubernetes-validations"] = rules;

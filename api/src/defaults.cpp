@@ -29,7 +29,44 @@ void default_object(json& obj, const std::string& schema) {
   }
 }
 
+std::string strip_trailing_slash(std::string p) {
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
 }  // namespace
+
+bool mount_covers(const std::string& mount, const std::string& dir) {
+  if (mount.empty() || dir.empty()) return false;
+  const std::string m = strip_trailing_slash(mount), d = strip_trailing_slash(dir);
+  return d == m || m == "/" ||
+         (d.size() > m.size() && d.compare(0, m.size(), m) == 0 && d[m.size()] == '/');
+}
+
+bool worker_dirs_on_volumes(const AccelJobSpec& s) {
+  const std::string project = s.logging.projectDir.value_or("/workspace");
+  auto absolute = [&](const std::string& p) {
+    return !p.empty() && p.front() == '/' ? p : project + "/" + p;
+  };
+  std::vector<std::string> mounts = {kScratchDir};
+  if (s.template_.volumeMounts.is_array())
+    for (const auto& m : s.template_.volumeMounts)
+      if (m.is_object() && m.value("mountPath", json()).is_string())
+        mounts.push_back(m["mountPath"].get<std::string>());
+  const std::string ckpt = absolute(s.checkpoint.dir.value_or("/workspace/checkpoints"));
+  if (s.checkpoint.volume && !s.checkpoint.volume->empty()) mounts.push_back(ckpt);
+  auto on_volume = [&](const std::string& dir) {
+    for (const auto& m : mounts)
+      if (mount_covers(m, dir)) return true;
+    return false;
+  };
+  std::vector<std::string> dirs = {absolute(project), ckpt};
+  if (s.logging.loggingDir && !s.logging.loggingDir->empty())
+    dirs.push_back(absolute(*s.logging.loggingDir));
+  for (const auto& d : dirs)
+    if (!on_volume(d)) return false;
+  return true;
+}
 
 void apply_defaults(AccelJob& job) {
   if (job.defaulted) return;
@@ -40,6 +77,8 @@ void apply_defaults(AccelJob& job) {
     std::int64_t gpus = job.spec.gpusPerNode.value_or(0);
     job.spec.procsPerNode = gpus > 0 ? gpus : 1;
   }
+  auto& sc = job.spec.template_.securityContext;
+  if (!sc.readOnlyRootFilesystem) sc.readOnlyRootFilesystem = worker_dirs_on_volumes(job.spec);
   job.defaulted = true;
 }
 

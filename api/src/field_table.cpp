@@ -1,6 +1,8 @@
 // field_table.cpp — the AccelJob schema, once. See field_table.h.
 #include "accel/api/field_table.h"
 
+#include "accel/api/acceljob.h"
+
 #include <stdexcept>
 #include <unordered_map>
 
@@ -36,9 +38,11 @@ std::vector<FieldSpec> build_fields() {
                            "training settings handed to every rank.").required(),
       F("spec.image", T::String, "Container image of the worker (runs `accel launch`). Cannot "
                                  "change while the job exists.").required().maxlen(1024).immutable(),
-      F("spec.command", T::StringList, "Entrypoint of the training program, run once per process "
-                                       "by `accel launch` (the image's entrypoint when empty)."),
-      F("spec.args", T::StringList, "Arguments appended to command."),
+      F("spec.command", T::StringList, "The training program, run once per process by `accel "
+                                       "launch` (the image's entrypoint is not used): command "
+                                       "or args is required."),
+      F("spec.args", T::StringList, "Arguments appended to command (alone, args[0] is the "
+                                    "program)."),
       F("spec.env", T::ObjectList, "Extra environment variables for every process. Names reserved "
                                    "by the Accel env contract (MASTER_ADDR, RANK, ACCEL_*, ...) "
                                    "are rejected.").maxitems(256),
@@ -77,7 +81,8 @@ std::vector<FieldSpec> build_fields() {
           .oneof({"tensorboard", "wandb", "mlflow", "jsonl"}),
       F("spec.trackers[].settings", T::QuantityMap, "Tracker settings (e.g. project, tracking_uri), "
                                                     "passed as ACCEL_TRACKER_<TYPE>_<SETTING>. Not "
-                                                    "for secrets: use secretRef."),
+                                                    "for secrets: use secretRef.")
+          .maxitems(16).maxlen(4096),
       F("spec.trackers[].secretRef", T::Object, "Secret key holding the tracker's credential "
                                                 "(e.g. WANDB_API_KEY), exposed to workers as env."),
       F("spec.trackers[].secretRef.name", T::String, "Secret name.").required(),
@@ -87,7 +92,8 @@ std::vector<FieldSpec> build_fields() {
                                               "resolve here.").def("/workspace"),
       F("spec.logging.loggingDir", T::String, "Directory for tracker output (the worker's "
                                               "default under projectDir when empty)."),
-      F("spec.logging.runNamePrefix", T::String, "Prefix of the run name trackers show."),
+      F("spec.logging.runNamePrefix", T::String, "Prefix of the run name trackers show.")
+          .maxlen(128),
       F("spec.processGroup", T::Object, "The torch.distributed process group.").def(json::object()),
       F("spec.processGroup.backend", T::String, "Collective backend: auto (nccl with GPUs, else "
                                                 "gloo), nccl (needs GPUs) or gloo.")
@@ -115,7 +121,8 @@ std::vector<FieldSpec> build_fields() {
                                                   "the program asks.").def(0).min(0),
       F("spec.checkpoint.keep", T::Integer, "How many checkpoints to keep.").def(3).min(1),
       F("spec.checkpoint.volume", T::String, "Name of a volume in template.volumes that holds "
-                                             "checkpoint.dir (mounted on every node)."),
+                                             "checkpoint.dir (mounted on every node).")
+          .maxlen(63),
       F("spec.metrics", T::Object, "Prometheus /metrics of each worker.").def(json::object()),
       F("spec.metrics.port", T::Integer, "Port of /metrics on each node; 0 turns it off.")
           .def(9400).min(0).max(65535),
@@ -152,16 +159,49 @@ std::vector<FieldSpec> build_fields() {
       F("spec.template", T::Object, "Pod settings copied into every worker pod.")
           .def(json::object()),
       F("spec.template.nodeSelector", T::StringMap, "Node labels the pods must match."),
-      F("spec.template.tolerations", T::RawObjectList, "core/v1 Tolerations of the pods."),
-      F("spec.template.volumes", T::RawObjectList, "core/v1 Volumes of the pods."),
+      F("spec.template.tolerations", T::RawObjectList, "core/v1 Tolerations of the pods.")
+          .maxitems(64),
+      F("spec.template.volumes", T::RawObjectList, "core/v1 Volumes of the pods.").maxitems(64),
+      F("spec.template.volumes[].name", T::String, "Volume name.").required().maxlen(63),
       F("spec.template.volumeMounts", T::RawObjectList, "core/v1 VolumeMounts of the worker "
-                                                        "container."),
+                                                        "container.").maxitems(64),
+      F("spec.template.volumeMounts[].name", T::String, "Name of a volume of template.volumes.")
+          .required().maxlen(63),
+      F("spec.template.volumeMounts[].mountPath", T::String, "Where it is mounted.").required()
+          .maxlen(4096),
       F("spec.template.serviceAccountName", T::String, "Service account of the pods."),
       F("spec.template.priorityClassName", T::String, "Priority class of the pods."),
       F("spec.template.terminationGracePeriodSeconds", T::Integer,
         "Seconds from SIGTERM to SIGKILL when a pod is stopped (deleted, preempted, evicted, "
         "drained): a worker finishes its step, writes a checkpoint and exits 82 within it.")
           .def(120).min(1).max(86400),
+      F("spec.template.securityContext", T::Object,
+        "Linux security of the worker. The defaults meet the restricted Pod Security Standard; "
+        "each field opts out on its own.").def(json::object()),
+      F("spec.template.securityContext.runAsNonRoot", T::Boolean,
+        "Refuse to start a container whose user is root.").def(true),
+      F("spec.template.securityContext.runAsUser", T::Integer,
+        "UID of the worker (unset: the image's USER; accel-worker's is 65532).").min(0),
+      F("spec.template.securityContext.runAsGroup", T::Integer,
+        "GID of the worker (unset: the image's).").min(0),
+      F("spec.template.securityContext.fsGroup", T::Integer,
+        "Group that owns the pod's volumes (e.g. a checkpoint PVC the non-root worker must "
+        "write); unset: volumes keep their owner.").min(0),
+      F("spec.template.securityContext.allowPrivilegeEscalation", T::Boolean,
+        "Allow setuid binaries to gain privileges.").def(false),
+      F("spec.template.securityContext.readOnlyRootFilesystem", T::Boolean,
+        "Mount the image read-only (scratch space: an emptyDir at /tmp). Default: true when "
+        "logging.projectDir, logging.loggingDir and checkpoint.dir are all on volumeMounts, "
+        "else false."),
+      F("spec.template.securityContext.seccompProfile", T::String,
+        "Seccomp profile of the pod.").def("RuntimeDefault").oneof({"RuntimeDefault", "Unconfined"}),
+      F("spec.template.securityContext.capabilities", T::Object,
+        "Linux capabilities of the worker container.").def(json::object()),
+      F("spec.template.securityContext.capabilities.add", T::StringList,
+        "Capabilities to add (e.g. IPC_LOCK for RDMA).").maxitems(64),
+      F("spec.template.securityContext.capabilities.drop", T::StringList,
+        "Capabilities to drop; [] keeps the container runtime's default set.")
+          .def(json::array({"ALL"})).maxitems(64),
 
       F("status", T::Object, "What the operator observed; written through the status "
                              "subresource."),
@@ -213,6 +253,34 @@ std::string reserved_names_cel_list() {
   return out + "]";
 }
 
+// self.type -> its settings, as a CEL conditional over list literals.
+std::string tracker_settings_cel() {
+  std::string out, close;
+  for (TrackerType t : all_tracker_types()) {
+    std::string list = "[";
+    for (const auto& k : tracker_setting_keys(t)) list += (list.size() > 1 ? ", '" : "'") + k + "'";
+    out += "self.type == '" + to_string(t) + "' ? " + list + "] : (";
+    close += ")";
+  }
+  return out + "[]" + close;
+}
+
+std::string tracker_settings_message() {
+  std::string takes, none;
+  for (TrackerType t : all_tracker_types()) {
+    const auto& keys = tracker_setting_keys(t);
+    if (keys.empty()) {
+      none += (none.empty() ? "" : " and ") + to_string(t);
+      continue;
+    }
+    std::string list;
+    for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
+    takes += (takes.empty() ? "" : "; ") + to_string(t) + " takes " + list;
+  }
+  return "has a setting its tracker type does not take: " + takes +
+         (none.empty() ? "" : "; " + none + " take none");
+}
+
 std::vector<CelRule> build_rules() {
   return {
       {"name-length", "", "size(self.metadata.name) <= 50",
@@ -249,6 +317,66 @@ std::vector<CelRule> build_rules() {
        ""},
       {"env-one-source", "spec.env[]", "!(has(self.value) && has(self.valueFrom))",
        "may not be specified when `value` is not empty", ".valueFrom", ""},
+      // Fields that name another field, and settings the worker would refuse at start-up: a
+      // spec the API server accepts does not fail later for a reason it already shows.
+      {"program-required", "spec",
+       "(has(self.command) && size(self.command) > 0) || (has(self.args) && size(self.args) > 0)",
+       "the training program to run: set command (and args); `accel launch` runs them, not the "
+       "image's entrypoint",
+       ".command", "FieldValueRequired"},
+      {"checkpoint-volume-declared", "spec",
+       "!has(self.checkpoint) || !has(self.checkpoint.volume) || self.checkpoint.volume == '' || "
+       "(has(self.template) && has(self.template.volumes) && "
+       "self.template.volumes.exists(v, v.name == self.checkpoint.volume))",
+       "must name a volume of spec.template.volumes", ".checkpoint.volume", ""},
+      {"volume-mounts-declared", "spec.template",
+       "!has(self.volumeMounts) || self.volumeMounts.all(m, has(self.volumes) && "
+       "self.volumes.exists(v, v.name == m.name))",
+       "every volumeMounts[].name must name a volume of spec.template.volumes", ".volumeMounts",
+       ""},
+      {"metrics-ports-fit", "spec",
+       "!has(self.metrics) || !has(self.metrics.port) || self.metrics.port == 0 || "
+       "self.metrics.port > 65535 || "
+       "self.metrics.port + (has(self.procsPerNode) ? self.procsPerNode : "
+       "(has(self.gpusPerNode) && self.gpusPerNode > 0 ? self.gpusPerNode : 1)) - 1 <= 65535",
+       "port + procsPerNode - 1 must be at most 65535 (each process serves /metrics on its own "
+       "port)",
+       ".metrics.port", ""},
+      {"run-name-prefix-one-segment", "spec.logging",
+       "!has(self.runNamePrefix) || !self.runNamePrefix.contains('/')",
+       "may not contain '/' (the run name is one directory name)", ".runNamePrefix", ""},
+      {"tracker-settings-known", "spec.trackers[]",
+       "!has(self.settings) || self.settings.all(k, k in (" + tracker_settings_cel() + "))",
+       tracker_settings_message(), ".settings", ""},
+      {"mlflow-needs-tracking-uri", "spec",
+       "!has(self.trackers) || self.trackers.all(t, t.type != 'mlflow' || "
+       "(has(t.settings) && 'tracking_uri' in t.settings && "
+       "string(t.settings['tracking_uri']) != '')) || "
+       "(has(self.env) && self.env.exists(e, e.name == 'MLFLOW_TRACKING_URI'))",
+       "an mlflow tracker needs its tracking server: set its setting tracking_uri, or "
+       "MLFLOW_TRACKING_URI in spec.env",
+       ".trackers", "FieldValueRequired"},
+      {"mlflow-tracking-uri-http", "spec.trackers[]",
+       "self.type != 'mlflow' || !has(self.settings) || !('tracking_uri' in self.settings) || "
+       "string(self.settings['tracking_uri']) == '' || "
+       "string(self.settings['tracking_uri']).startsWith('http://') || "
+       "string(self.settings['tracking_uri']).startsWith('https://')",
+       "tracking_uri must be an http:// or https:// MLflow tracking server", ".settings", ""},
+      {"mlflow-timeout-seconds", "spec.trackers[]",
+       "self.type != 'mlflow' || !has(self.settings) || !('timeout_seconds' in self.settings) || "
+       "(string(self.settings['timeout_seconds']).matches('^[0-9]{1,4}$') && "
+       "int(string(self.settings['timeout_seconds'])) >= 1 && "
+       "int(string(self.settings['timeout_seconds'])) <= 3600)",
+       "timeout_seconds must be a whole number of seconds from 1 to 3600", ".settings", ""},
+      {"wandb-mode", "spec.trackers[]",
+       "self.type != 'wandb' || !has(self.settings) || !('mode' in self.settings) || "
+       "string(self.settings['mode']) in ['offline', 'online', '']",
+       "mode must be offline or online (both write an offline run that `wandb sync` uploads)",
+       ".settings", ""},
+      {"wandb-run-id", "spec.trackers[]",
+       "self.type != 'wandb' || !has(self.settings) || !('run_id' in self.settings) || "
+       "string(self.settings['run_id']).matches('^[A-Za-z0-9_-]{1,64}$')",
+       "run_id must be 1-64 letters, digits, '_' or '-'", ".settings", ""},
   };
 }
 
@@ -284,6 +412,21 @@ const CelRule& cel_rule(const std::string& id) {
   for (const auto& r : acceljob_cel_rules())
     if (r.id == id) return r;
   throw std::logic_error("accel::api has no CEL rule " + id);
+}
+
+const std::vector<std::string>& tracker_setting_keys(TrackerType type) {
+  static const std::vector<std::string> none;
+  static const std::vector<std::string> wandb = {"project", "entity", "mode", "dir", "run_id"};
+  static const std::vector<std::string> mlflow = {"tracking_uri", "experiment_name", "run_name",
+                                                  "timeout_seconds"};
+  switch (type) {
+    case TrackerType::WandB:
+      return wandb;
+    case TrackerType::MLflow:
+      return mlflow;
+    default:
+      return none;
+  }
 }
 
 const std::vector<std::string>& reserved_env_names() {

@@ -112,6 +112,10 @@ class Obj {
         out.push_back(as_string((*v)[i], child(key) + "[" + std::to_string(i) + "]"));
     }
   }
+  // A list whose absence and emptiness differ (an empty list written is kept as empty).
+  void strings(const std::string& key, std::optional<std::vector<std::string>>& out) {
+    if (get(key)) strings(key, out.emplace());
+  }
   // quantities: values may be integers or strings ("4", 16Gi) and are kept as text.
   void string_map(const std::string& key, std::map<std::string, std::string>& out,
                   bool quantities) {
@@ -329,6 +333,22 @@ void visit(V& v, RunPolicy& p) {
   v.boolean("suspend", p.suspend);
 }
 template <typename V>
+void visit(V& v, CapabilitiesSpec& c) {
+  v.strings("add", c.add);
+  v.strings("drop", c.drop);
+}
+template <typename V>
+void visit(V& v, SecurityContextSpec& c) {
+  v.boolean("runAsNonRoot", c.runAsNonRoot);
+  v.integer("runAsUser", c.runAsUser);
+  v.integer("runAsGroup", c.runAsGroup);
+  v.integer("fsGroup", c.fsGroup);
+  v.boolean("allowPrivilegeEscalation", c.allowPrivilegeEscalation);
+  v.boolean("readOnlyRootFilesystem", c.readOnlyRootFilesystem);
+  v.str("seccompProfile", c.seccompProfile);
+  v.nested("capabilities", c.capabilities);
+}
+template <typename V>
 void visit(V& v, PodTemplateSpec& t) {
   v.labels("nodeSelector", t.nodeSelector);
   v.raw_list("tolerations", t.tolerations);
@@ -337,6 +357,7 @@ void visit(V& v, PodTemplateSpec& t) {
   v.str("serviceAccountName", t.serviceAccountName);
   v.str("priorityClassName", t.priorityClassName);
   v.integer("terminationGracePeriodSeconds", t.terminationGracePeriodSeconds);
+  v.nested("securityContext", t.securityContext);
 }
 template <typename V>
 void visit(V& v, AccelJobSpec& s) {
@@ -454,6 +475,9 @@ class Out {
   void always(const char* key, bool v) { j[key] = v; }
   void nonzero(const char* key, std::int64_t v) {
     if (v != 0) j[key] = v;
+  }
+  void strings(const char* key, const std::optional<std::vector<std::string>>& v) {
+    if (v) j[key] = *v;
   }
   void strings(const char* key, const std::vector<std::string>& v) {
     if (!v.empty()) j[key] = v;

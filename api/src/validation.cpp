@@ -1,6 +1,7 @@
 // validation.cpp — validate(): the field table's bounds, enums and required fields, checked
 // generically over the job's JSON form, then the cross-field rules that the CRD states as CEL
 // (same messages, from field_table.cpp). Wording follows kube-apiserver's field errors.
+#include <algorithm>
 #include <regex>
 #include <sstream>
 
@@ -52,8 +53,19 @@ void check_object(const json& obj, const std::string& schema, const std::string&
         errors.push_back({p, "Invalid value: " + shown(v) + ": " + p +
                                  " in body should be less than or equal to " + number_text(*f->maximum)});
     }
-    if (f->max_length && v.is_string() && static_cast<long>(v.get<std::string>().size()) > *f->max_length)
-      errors.push_back({p, "Too long: may not be more than " + std::to_string(*f->max_length) + " bytes"});
+    const bool map = f->type == FieldType::StringMap || f->type == FieldType::QuantityMap;
+    auto too_long = [&](const json& s, const std::string& at) {
+      if (f->max_length && s.is_string() && static_cast<long>(s.get<std::string>().size()) > *f->max_length)
+        errors.push_back({at, "Too long: may not be more than " + std::to_string(*f->max_length) + " bytes"});
+    };
+    if (map && v.is_object()) {
+      for (auto it = v.begin(); it != v.end(); ++it) too_long(*it, p + "." + it.key());
+      if (f->max_items && static_cast<long>(v.size()) > *f->max_items)
+        errors.push_back({p, "Too many: " + std::to_string(v.size()) + ": must have at most " +
+                                 std::to_string(*f->max_items) + " items"});
+    } else {
+      too_long(v, p);
+    }
     if (f->max_items && v.is_array() && static_cast<long>(v.size()) > *f->max_items)
       errors.push_back({p, "Too many: " + std::to_string(v.size()) + ": must have at most " +
                                std::to_string(*f->max_items) + " items"});
@@ -67,6 +79,9 @@ void check_object(const json& obj, const std::string& schema, const std::string&
 FieldError rule_error(const std::string& rule_id, const std::string& path, const std::string& value) {
   return {path, "Invalid value: " + value + ": " + cel_rule(rule_id).message};
 }
+FieldError rule_required(const std::string& rule_id, const std::string& path) {
+  return {path, "Required value: " + cel_rule(rule_id).message};
+}
 std::string quoted(const std::string& s) { return json(s).dump(); }
 
 void check_metadata(const ObjectMeta& m, std::vector<FieldError>& errors) {
@@ -79,6 +94,80 @@ void check_metadata(const ObjectMeta& m, std::vector<FieldError>& errors) {
   static const std::regex kDns1035("[a-z]([-a-z0-9]*[a-z0-9])?");
   if (!std::regex_match(m.name, kDns1035))
     errors.push_back(rule_error("name-dns1035", "metadata.name", quoted(m.name)));
+}
+
+bool has_volume(const AccelJobSpec& s, const std::string& name) {
+  if (!s.template_.volumes.is_array()) return false;
+  for (const auto& v : s.template_.volumes)
+    if (v.is_object() && v.value("name", json()) == json(name)) return true;
+  return false;
+}
+
+// The program, fields that name another field, and the run name's shape.
+void check_references(const AccelJobSpec& s, std::vector<FieldError>& errors) {
+  if (s.command.empty() && s.args.empty())
+    errors.push_back(rule_required("program-required", "spec.command"));
+  if (s.checkpoint.volume && !s.checkpoint.volume->empty() && !has_volume(s, *s.checkpoint.volume))
+    errors.push_back(rule_error("checkpoint-volume-declared", "spec.checkpoint.volume",
+                                quoted(*s.checkpoint.volume)));
+  if (s.template_.volumeMounts.is_array())
+    for (const auto& m : s.template_.volumeMounts)
+      if (m.is_object() && m.value("name", json()).is_string() &&
+          !has_volume(s, m["name"].get<std::string>())) {
+        errors.push_back(rule_error("volume-mounts-declared", "spec.template.volumeMounts",
+                                    quoted(m["name"].get<std::string>())));
+        break;
+      }
+  if (s.metrics.port && *s.metrics.port > 0 && *s.metrics.port <= 65535 && s.procsPerNode &&
+      *s.metrics.port + *s.procsPerNode - 1 > 65535)
+    errors.push_back(rule_error("metrics-ports-fit", "spec.metrics.port", std::to_string(*s.metrics.port)));
+  if (s.logging.runNamePrefix && s.logging.runNamePrefix->find('/') != std::string::npos)
+    errors.push_back(rule_error("run-name-prefix-one-segment", "spec.logging.runNamePrefix",
+                                quoted(*s.logging.runNamePrefix)));
+}
+
+bool whole_number_in(const std::string& v, long lo, long hi) {
+  if (v.empty() || v.size() > 4) return false;
+  for (char c : v)
+    if (c < '0' || c > '9') return false;
+  const long n = std::stol(v);
+  return n >= lo && n <= hi;
+}
+
+// Each tracker's settings as the worker checks them at start-up (worker/src/trackers).
+void check_trackers(const AccelJobSpec& s, std::vector<FieldError>& errors) {
+  bool env_uri = false;
+  for (const auto& e : s.env) env_uri = env_uri || e.name == "MLFLOW_TRACKING_URI";
+  for (std::size_t i = 0; i < s.trackers.size(); ++i) {
+    const Tracker& t = s.trackers[i];
+    const std::string p = "spec.trackers[" + std::to_string(i) + "]";
+    const auto& known = tracker_setting_keys(t.type);
+    for (const auto& [key, _] : t.settings)
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        errors.push_back(rule_error("tracker-settings-known", p + ".settings", quoted(key)));
+        break;
+      }
+    auto setting = [&](const char* key) -> const std::string* {
+      auto it = t.settings.find(key);
+      return it == t.settings.end() ? nullptr : &it->second;
+    };
+    if (t.type == TrackerType::MLflow) {
+      const std::string* uri = setting("tracking_uri");
+      if ((!uri || uri->empty()) && !env_uri)
+        errors.push_back(rule_required("mlflow-needs-tracking-uri", "spec.trackers"));
+      if (uri && !uri->empty() && uri->rfind("http://", 0) != 0 && uri->rfind("https://", 0) != 0)
+        errors.push_back(rule_error("mlflow-tracking-uri-http", p + ".settings", quoted(*uri)));
+      if (const std::string* v = setting("timeout_seconds"); v && !whole_number_in(*v, 1, 3600))
+        errors.push_back(rule_error("mlflow-timeout-seconds", p + ".settings", quoted(*v)));
+    }
+    if (t.type == TrackerType::WandB) {
+      if (const std::string* m = setting("mode"); m && *m != "offline" && *m != "online" && !m->empty())
+        errors.push_back(rule_error("wandb-mode", p + ".settings", quoted(*m)));
+      static const std::regex kRunId("[A-Za-z0-9_-]{1,64}");
+      if (const std::string* r = setting("run_id"); r && !std::regex_match(*r, kRunId))
+        errors.push_back(rule_error("wandb-run-id", p + ".settings", quoted(*r)));
+    }
+  }
 }
 
 void check_cross_field(const AccelJobSpec& s, std::vector<FieldError>& errors) {
@@ -101,6 +190,8 @@ void check_cross_field(const AccelJobSpec& s, std::vector<FieldError>& errors) {
                           "Duplicate value: {\"type\":" + quoted(to_string(s.trackers[i].type)) + "}"});
         break;
       }
+  check_references(s, errors);
+  check_trackers(s, errors);
   for (std::size_t i = 0; i < s.env.size(); ++i) {
     const std::string p = "spec.env[" + std::to_string(i) + "]";
     if (is_reserved_env_name(s.env[i].name))

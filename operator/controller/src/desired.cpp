@@ -113,21 +113,20 @@ json resources(const api::AccelJobSpec& s) {
   return r;
 }
 
-std::string strip_trailing_slash(std::string p) {
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  return p;
-}
-
-// True when `mount` is `dir` or one of its parent directories.
-bool covers(const std::string& mount, const std::string& dir) {
-  const std::string m = strip_trailing_slash(mount), d = strip_trailing_slash(dir);
-  return d == m || m == "/" ||
-         (d.size() > m.size() && d.compare(0, m.size(), m) == 0 && d[m.size()] == '/');
+// The scratch emptyDir at /tmp, unless a volumeMount of the template already covers /tmp.
+bool wants_scratch(const api::AccelJobSpec& s) {
+  if (s.template_.volumeMounts.is_array())
+    for (const auto& m : s.template_.volumeMounts)
+      if (m.is_object() && api::mount_covers(m.value("mountPath", ""), api::kScratchDir))
+        return false;
+  return true;
 }
 
 json volume_mounts(const api::AccelJob& job) {
   const api::AccelJobSpec& s = job.spec;
   json mounts = s.template_.volumeMounts.is_array() ? s.template_.volumeMounts : json::array();
+  if (wants_scratch(s))
+    mounts.push_back({{"name", kScratchVolume}, {"mountPath", api::kScratchDir}});
   if (!s.checkpoint.volume || s.checkpoint.volume->empty()) return mounts;
   const std::string& volume = *s.checkpoint.volume;
   bool declared = false;
@@ -140,10 +139,25 @@ json volume_mounts(const api::AccelJob& job) {
         "' is not a volume of spec.template.volumes; add it there or unset checkpoint.volume");
   const std::string dir = s.checkpoint.dir.value_or("/workspace/checkpoints");
   for (const auto& m : mounts)
-    if (m.is_object() && m.value("name", "") == volume && covers(m.value("mountPath", ""), dir))
+    if (m.is_object() && m.value("name", "") == volume && api::mount_covers(m.value("mountPath", ""), dir))
       return mounts;
   mounts.push_back({{"name", volume}, {"mountPath", dir}});
   return mounts;
+}
+
+// Pod- and container-level securityContext from spec.template.securityContext (defaulted).
+std::pair<json, json> security_contexts(const api::SecurityContextSpec& c) {
+  json pod = {{"runAsNonRoot", *c.runAsNonRoot}, {"seccompProfile", {{"type", *c.seccompProfile}}}};
+  if (c.runAsUser) pod["runAsUser"] = *c.runAsUser;
+  if (c.runAsGroup) pod["runAsGroup"] = *c.runAsGroup;
+  if (c.fsGroup) pod["fsGroup"] = *c.fsGroup;
+  json caps = json::object();
+  if (c.capabilities.drop && !c.capabilities.drop->empty()) caps["drop"] = *c.capabilities.drop;
+  if (!c.capabilities.add.empty()) caps["add"] = c.capabilities.add;
+  json container = {{"allowPrivilegeEscalation", *c.allowPrivilegeEscalation},
+                    {"readOnlyRootFilesystem", *c.readOnlyRootFilesystem}};
+  if (!caps.empty()) container["capabilities"] = caps;
+  return {pod, container};
 }
 
 }  // namespace
@@ -224,6 +238,8 @@ json desired_pod(const api::AccelJob& job, std::int64_t attempt, std::int64_t no
   if (!res.empty()) container["resources"] = res;
   json mounts = volume_mounts(job);
   if (!mounts.empty()) container["volumeMounts"] = mounts;
+  auto [pod_security, container_security] = security_contexts(s.template_.securityContext);
+  container["securityContext"] = container_security;
 
   json spec = {{"hostname", pod_hostname(job, node)},
                {"subdomain", service_name(job)},
@@ -231,11 +247,14 @@ json desired_pod(const api::AccelJob& job, std::int64_t attempt, std::int64_t no
                // Service links would add one env var per Service in the namespace to every rank.
                {"enableServiceLinks", false},
                {"terminationGracePeriodSeconds", *job.spec.template_.terminationGracePeriodSeconds},
+               {"securityContext", pod_security},
                {"containers", json::array({container})}};
   const api::PodTemplateSpec& t = s.template_;
   if (!t.nodeSelector.empty()) spec["nodeSelector"] = t.nodeSelector;
   if (t.tolerations.is_array() && !t.tolerations.empty()) spec["tolerations"] = t.tolerations;
-  if (t.volumes.is_array() && !t.volumes.empty()) spec["volumes"] = t.volumes;
+  json volumes = t.volumes.is_array() ? t.volumes : json::array();
+  if (wants_scratch(s)) volumes.push_back({{"name", kScratchVolume}, {"emptyDir", json::object()}});
+  if (!volumes.empty()) spec["volumes"] = volumes;
   if (!t.serviceAccountName.empty()) spec["serviceAccountName"] = t.serviceAccountName;
   if (!t.priorityClassName.empty()) spec["priorityClassName"] = t.priorityClassName;
 

@@ -193,13 +193,6 @@ int LocalRunner::load() {
     out_ << "accel run: " << e.what() << std::endl;
     return api::to_int(api::ExitCode::ConfigError);
   }
-  if (job_.spec.command.empty() && job_.spec.args.empty()) {
-    // In a cluster the same spec fails at once too (accel launch: no program, exit 78).
-    out_ << "accel run: " << options_.job_file << ": spec.command: Required value: the training "
-         << "program to run once per process (on this machine there is no container image to "
-         << "take it from)" << std::endl;
-    return api::to_int(api::ExitCode::ConfigError);
-  }
   auto& meta = job_.metadata;
   if (meta.namespace_.empty()) meta.namespace_ = "default";
   // What kube-apiserver would fill in; the uid is fresh per run like a new object's.

@@ -6,6 +6,7 @@
 // and the message must name the field path (so a user can find what to fix).
 #include <gtest/gtest.h>
 
+#include "accel/api/acceljob.h"
 #include "accel/api/field_table.h"
 
 #include <chrono>
@@ -87,93 +88,128 @@ std::ostream& operator<<(std::ostream& os, const InvalidCase& c) { return os << 
 const InvalidCase kInvalid[] = {
     {"MissingImage", "{nodes: 1}", "spec.image: Required value", "Required value", "bad"},
     {"EmptyImage", "{image: ''}", "spec.image:", "at least 1 chars long", "bad"},
-    {"ZeroNodes", "{image: w, nodes: 0}", "spec.nodes:", "greater than or equal to 1", "bad"},
-    {"TooManyNodes", "{image: w, nodes: 5000}", "spec.nodes:", "less than or equal to 4096", "bad"},
-    {"NodesNotAnInteger", "{image: w, nodes: two}", "spec.nodes:", "must be of type integer",
+    {"ZeroNodes", "{image: w, command: [t], nodes: 0}", "spec.nodes:", "greater than or equal to 1", "bad"},
+    {"TooManyNodes", "{image: w, command: [t], nodes: 5000}", "spec.nodes:", "less than or equal to 4096", "bad"},
+    {"NodesNotAnInteger", "{image: w, command: [t], nodes: two}", "spec.nodes:", "must be of type integer",
      "bad"},
-    {"NegativeGpusPerNode", "{image: w, gpusPerNode: -1}",
+    {"NegativeGpusPerNode", "{image: w, command: [t], gpusPerNode: -1}",
      "spec.gpusPerNode:", "greater than or equal to 0", "bad"},
-    {"TooManyGpusPerNode", "{image: w, gpusPerNode: 65}",
+    {"TooManyGpusPerNode", "{image: w, command: [t], gpusPerNode: 65}",
      "spec.gpusPerNode:", "less than or equal to 64", "bad"},
-    {"ZeroProcsPerNode", "{image: w, procsPerNode: 0}",
+    {"ZeroProcsPerNode", "{image: w, command: [t], procsPerNode: 0}",
      "spec.procsPerNode:", "greater than or equal to 1", "bad"},
-    {"ProcsPerNodeNotEqualGpusPerNode", "{image: w, gpusPerNode: 2, procsPerNode: 3}",
+    {"ProcsPerNodeNotEqualGpusPerNode", "{image: w, command: [t], gpusPerNode: 2, procsPerNode: 3}",
      "spec.procsPerNode:", "must equal gpusPerNode", "bad"},
-    {"PrecisionBf17", "{image: w, precision: bf17}",
+    {"PrecisionBf17", "{image: w, command: [t], precision: bf17}",
      "spec.precision:", "Unsupported value: \"bf17\"", "bad"},
-    {"Fp16WithoutGpus", "{image: w, precision: fp16}",
+    {"Fp16WithoutGpus", "{image: w, command: [t], precision: fp16}",
      "spec.precision:", "precision fp16 needs GPUs", "bad"},
-    {"NcclWithZeroGpusPerNode", "{image: w, gpusPerNode: 0, processGroup: {backend: nccl}}",
+    {"NcclWithZeroGpusPerNode", "{image: w, command: [t], gpusPerNode: 0, processGroup: {backend: nccl}}",
      "spec.processGroup.backend:", "backend nccl needs GPUs", "bad"},
-    {"UnknownBackend", "{image: w, processGroup: {backend: mpi}}",
+    {"UnknownBackend", "{image: w, command: [t], processGroup: {backend: mpi}}",
      "spec.processGroup.backend:", "Unsupported value: \"mpi\"", "bad"},
-    {"ZeroCollectiveTimeout", "{image: w, processGroup: {timeoutSeconds: 0}}",
+    {"ZeroCollectiveTimeout", "{image: w, command: [t], processGroup: {timeoutSeconds: 0}}",
      "spec.processGroup.timeoutSeconds:", "greater than or equal to 1", "bad"},
-    {"ZeroRendezvousTimeout", "{image: w, processGroup: {rendezvousTimeoutSeconds: 0}}",
+    {"ZeroRendezvousTimeout", "{image: w, command: [t], processGroup: {rendezvousTimeoutSeconds: 0}}",
      "spec.processGroup.rendezvousTimeoutSeconds:", "greater than or equal to 1", "bad"},
-    {"ZeroGradientAccumulationSteps", "{image: w, gradientAccumulationSteps: 0}",
+    {"ZeroGradientAccumulationSteps", "{image: w, command: [t], gradientAccumulationSteps: 0}",
      "spec.gradientAccumulationSteps:", "greater than or equal to 1", "bad"},
-    {"ReservedEnvRank", "{image: w, env: [{name: RANK, value: '3'}]}",
+    {"ReservedEnvRank", "{image: w, command: [t], env: [{name: RANK, value: '3'}]}",
      "spec.env[0].name:", "reserved by the Accel env contract", "bad"},
-    {"ReservedEnvMasterAddr", "{image: w, env: [{name: MASTER_ADDR, value: h}]}",
+    {"ReservedEnvMasterAddr", "{image: w, command: [t], env: [{name: MASTER_ADDR, value: h}]}",
      "spec.env[0].name:", "reserved by the Accel env contract", "bad"},
     {"ReservedEnvAccelPrefix",
-     "{image: w, env: [{name: MY_VAR, value: x}, {name: ACCEL_MIXED_PRECISION, value: 'no'}]}",
+     "{image: w, command: [t], env: [{name: MY_VAR, value: x}, {name: ACCEL_MIXED_PRECISION, value: 'no'}]}",
      "spec.env[1].name:", "reserved by the Accel env contract", "bad"},
     {"EnvValueAndValueFrom",
-     "{image: w, env: [{name: K, value: v, valueFrom: {secretKeyRef: {name: s, key: k}}}]}",
+     "{image: w, command: [t], env: [{name: K, value: v, valueFrom: {secretKeyRef: {name: s, key: k}}}]}",
      "spec.env[0].valueFrom:", "may not be specified when `value` is not empty", "bad"},
-    {"EnvWithoutName", "{image: w, env: [{value: v}]}", "spec.env[0].name: Required value",
+    {"EnvWithoutName", "{image: w, command: [t], env: [{value: v}]}", "spec.env[0].name: Required value",
      "Required value", "bad"},
     {"EnvSecretKeyRefWithoutKey",
-     "{image: w, env: [{name: K, valueFrom: {secretKeyRef: {name: s}}}]}",
+     "{image: w, command: [t], env: [{name: K, valueFrom: {secretKeyRef: {name: s}}}]}",
      "spec.env[0].valueFrom.secretKeyRef.key: Required value", "Required value", "bad"},
-    {"RestartPolicyAlways", "{image: w, runPolicy: {restartPolicy: Always}}",
+    {"RestartPolicyAlways", "{image: w, command: [t], runPolicy: {restartPolicy: Always}}",
      "spec.runPolicy.restartPolicy:", "Unsupported value: \"Always\"", "bad"},
-    {"NegativeMaxRestarts", "{image: w, runPolicy: {maxRestarts: -1}}",
+    {"NegativeMaxRestarts", "{image: w, command: [t], runPolicy: {maxRestarts: -1}}",
      "spec.runPolicy.maxRestarts:", "greater than or equal to 0", "bad"},
     {"BackoffMaxBelowInitial",
-     "{image: w, runPolicy: {backoff: {initialSeconds: 60, maxSeconds: 10}}}",
+     "{image: w, command: [t], runPolicy: {backoff: {initialSeconds: 60, maxSeconds: 10}}}",
      "spec.runPolicy.backoff.maxSeconds:", "greater than or equal to initialSeconds", "bad"},
-    {"BackoffFactorBelowOne", "{image: w, runPolicy: {backoff: {factor: 0.5}}}",
+    {"BackoffFactorBelowOne", "{image: w, command: [t], runPolicy: {backoff: {factor: 0.5}}}",
      "spec.runPolicy.backoff.factor:", "greater than or equal to 1", "bad"},
-    {"ZeroActiveDeadline", "{image: w, runPolicy: {activeDeadlineSeconds: 0}}",
+    {"ZeroActiveDeadline", "{image: w, command: [t], runPolicy: {activeDeadlineSeconds: 0}}",
      "spec.runPolicy.activeDeadlineSeconds:", "greater than or equal to 1", "bad"},
-    {"ZeroStallTimeout", "{image: w, runPolicy: {stallTimeoutSeconds: 0}}",
+    {"ZeroStallTimeout", "{image: w, command: [t], runPolicy: {stallTimeoutSeconds: 0}}",
      "spec.runPolicy.stallTimeoutSeconds:", "greater than or equal to 1", "bad"},
-    {"NegativeTtlAfterFinished", "{image: w, runPolicy: {ttlSecondsAfterFinished: -5}}",
+    {"NegativeTtlAfterFinished", "{image: w, command: [t], runPolicy: {ttlSecondsAfterFinished: -5}}",
      "spec.runPolicy.ttlSecondsAfterFinished:", "greater than or equal to 0", "bad"},
-    {"UnknownCleanPodPolicy", "{image: w, runPolicy: {cleanPodPolicy: Sometimes}}",
+    {"UnknownCleanPodPolicy", "{image: w, command: [t], runPolicy: {cleanPodPolicy: Sometimes}}",
      "spec.runPolicy.cleanPodPolicy:", "Unsupported value: \"Sometimes\"", "bad"},
-    {"SuspendNotBoolean", "{image: w, runPolicy: {suspend: 'yes'}}",
+    {"SuspendNotBoolean", "{image: w, command: [t], runPolicy: {suspend: 'yes'}}",
      "spec.runPolicy.suspend:", "must be of type boolean", "bad"},
-    {"MetricsPortAbove65535", "{image: w, metrics: {port: 70000}}",
+    {"MetricsPortAbove65535", "{image: w, command: [t], metrics: {port: 70000}}",
      "spec.metrics.port:", "less than or equal to 65535", "bad"},
-    {"NegativeMetricsPort", "{image: w, metrics: {port: -1}}",
+    {"NegativeMetricsPort", "{image: w, command: [t], metrics: {port: -1}}",
      "spec.metrics.port:", "greater than or equal to 0", "bad"},
-    {"ZeroDdpBucketCap", "{image: w, ddp: {bucketCapMB: 0}}",
+    {"ZeroDdpBucketCap", "{image: w, command: [t], ddp: {bucketCapMB: 0}}",
      "spec.ddp.bucketCapMB:", "greater than or equal to 1", "bad"},
-    {"DdpStaticGraphNotBoolean", "{image: w, ddp: {staticGraph: 'on'}}",
+    {"DdpStaticGraphNotBoolean", "{image: w, command: [t], ddp: {staticGraph: 'on'}}",
      "spec.ddp.staticGraph:", "must be of type boolean", "bad"},
-    {"ZeroCheckpointKeep", "{image: w, checkpoint: {keep: 0}}",
+    {"ZeroCheckpointKeep", "{image: w, command: [t], checkpoint: {keep: 0}}",
      "spec.checkpoint.keep:", "greater than or equal to 1", "bad"},
-    {"NegativeCheckpointEverySteps", "{image: w, checkpoint: {everySteps: -1}}",
+    {"NegativeCheckpointEverySteps", "{image: w, command: [t], checkpoint: {everySteps: -1}}",
      "spec.checkpoint.everySteps:", "greater than or equal to 0", "bad"},
-    {"UnknownTrackerType", "{image: w, trackers: [{type: neptune}]}",
+    {"UnknownTrackerType", "{image: w, command: [t], trackers: [{type: neptune}]}",
      "spec.trackers[0].type:", "Unsupported value: \"neptune\"", "bad"},
-    {"DuplicateTrackerType", "{image: w, trackers: [{type: jsonl}, {type: jsonl}]}",
+    {"DuplicateTrackerType", "{image: w, command: [t], trackers: [{type: jsonl}, {type: jsonl}]}",
      "spec.trackers[1]:", "Duplicate value", "bad"},
-    {"TrackerSecretRefWithoutName", "{image: w, trackers: [{type: wandb, secretRef: {key: k}}]}",
+    {"TrackerSecretRefWithoutName", "{image: w, command: [t], trackers: [{type: wandb, secretRef: {key: k}}]}",
      "spec.trackers[0].secretRef.name: Required value", "Required value", "bad"},
-    {"NodeSelectorValueNotString", "{image: w, template: {nodeSelector: {gpus: 8}}}",
+    {"NodeSelectorValueNotString", "{image: w, command: [t], template: {nodeSelector: {gpus: 8}}}",
      "spec.template.nodeSelector.gpus:", "must be of type string", "bad"},
-    {"UnknownSpecField", "{image: w, replicas: 4}", "\"spec.replicas\"", "unknown field", "bad"},
-    {"UnknownNestedField", "{image: w, runPolicy: {retries: 2}}", "\"spec.runPolicy.retries\"",
+    {"UnknownSpecField", "{image: w, command: [t], replicas: 4}", "\"spec.replicas\"", "unknown field", "bad"},
+    {"UnknownNestedField", "{image: w, command: [t], runPolicy: {retries: 2}}", "\"spec.runPolicy.retries\"",
      "unknown field", "bad"},
-    {"NameLongerThan50Characters", "{image: w}", "metadata.name:", "no more than 50 characters",
+    {"NameLongerThan50Characters", "{image: w, command: [t]}", "metadata.name:", "no more than 50 characters",
      "job-name-that-is-far-too-long-for-pod-names-to-derive-from"},
-    {"NameNotADns1035Label", "{image: w}", "metadata.name:", "DNS-1035", "1st-job"},
+    {"NameNotADns1035Label", "{image: w, command: [t]}", "metadata.name:", "DNS-1035", "1st-job"},
     {"MissingSpec", nullptr, "spec: Required value", "Required value", "bad"},
+    // Specs that would fail later for a reason they already show.
+    {"NoProgram", "{image: w}", "spec.command: Required value", "the training program to run",
+     "bad"},
+    {"CheckpointVolumeNotInTemplate",
+     "{image: w, command: [t], checkpoint: {volume: ckpt}, template: {volumes: [{name: data, "
+     "emptyDir: {}}]}}",
+     "spec.checkpoint.volume:", "must name a volume of spec.template.volumes", "bad"},
+    {"VolumeMountOfAnUndeclaredVolume",
+     "{image: w, command: [t], template: {volumeMounts: [{name: data, mountPath: /data}]}}",
+     "spec.template.volumeMounts:", "every volumeMounts[].name must name a volume", "bad"},
+    {"MetricsPortsPast65535", "{image: w, command: [t], gpusPerNode: 8, metrics: {port: 65530}}",
+     "spec.metrics.port:", "port + procsPerNode - 1 must be at most 65535", "bad"},
+    {"RunNamePrefixWithSlash", "{image: w, command: [t], logging: {runNamePrefix: a/b}}",
+     "spec.logging.runNamePrefix:", "may not contain '/'", "bad"},
+    {"TrackerSettingItDoesNotTake",
+     "{image: w, command: [t], trackers: [{type: tensorboard, settings: {project: p}}]}",
+     "spec.trackers[0].settings:", "has a setting its tracker type does not take", "bad"},
+    {"MlflowWithoutTrackingUri", "{image: w, command: [t], trackers: [{type: mlflow}]}",
+     "spec.trackers: Required value", "an mlflow tracker needs its tracking server", "bad"},
+    {"MlflowTrackingUriNotHttp",
+     "{image: w, command: [t], trackers: [{type: mlflow, settings: {tracking_uri: 'file:///m'}}]}",
+     "spec.trackers[0].settings:", "must be an http:// or https:// MLflow tracking server", "bad"},
+    {"MlflowTimeoutOutOfRange",
+     "{image: w, command: [t], trackers: [{type: mlflow, settings: {tracking_uri: 'http://m', "
+     "timeout_seconds: 7200}}]}",
+     "spec.trackers[0].settings:", "timeout_seconds must be a whole number of seconds", "bad"},
+    {"WandbModeUnknown",
+     "{image: w, command: [t], trackers: [{type: wandb, settings: {mode: cloud}}]}",
+     "spec.trackers[0].settings:", "mode must be offline or online", "bad"},
+    {"WandbRunIdWithSpaces",
+     "{image: w, command: [t], trackers: [{type: wandb, settings: {run_id: 'my run'}}]}",
+     "spec.trackers[0].settings:", "run_id must be 1-64 letters", "bad"},
+    {"SeccompProfileUnknown",
+     "{image: w, command: [t], template: {securityContext: {seccompProfile: Localhost}}}",
+     "spec.template.securityContext.seccompProfile:", "Unsupported value: \"Localhost\"", "bad"},
 };
 
 class RejectsInvalidSpec : public ::testing::TestWithParam<InvalidCase> {};
@@ -212,8 +248,58 @@ TEST(CrdTable, EveryCelRuleOfTheSchemaHasARejectedSpec) {
   }
 }
 
+// `accel run` (accel::api's parse, defaults and validate) refuses every row of a CEL rule with
+// the same field and the same reason as the apiserver: the C++ twin of each rule agrees.
+TEST(CrdTable, AccelRunRefusesWhatEveryCelRuleRefusesWithTheSameMessage) {
+  for (const auto& c : kInvalid) {
+    bool cel = false;
+    for (const auto& rule : accel::api::acceljob_cel_rules())
+      cel = cel || rule.message.find(c.reason) != std::string::npos;
+    if (!cel || !c.spec) continue;
+    SCOPED_TRACE(c.name);
+    std::string said;
+    try {
+      accel::api::AccelJob job = accel::api::parse_acceljob_yaml(job_manifest(c.job_name, c.spec));
+      accel::api::apply_defaults(job);
+      for (const auto& e : accel::api::validate(job)) said += e.to_string() + "\n";
+    } catch (const std::exception& e) {
+      said = e.what();
+    }
+    EXPECT_NE(said.find(c.field), std::string::npos) << said;
+    EXPECT_NE(said.find(c.reason), std::string::npos) << said;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Valid specs.
+
+// Where a setting may come from elsewhere, the rule lets it: MLFLOW_TRACKING_URI in the pod env
+// stands for the tracker's tracking_uri, integers are accepted where the worker reads numbers.
+TEST(CrdAccepts, SpecsThatMeetTheReferenceAndTrackerRules) {
+  const char* specs[] = {
+      "{image: w, args: [train.py]}",
+      "{image: w, command: [t], trackers: [{type: mlflow}], env: [{name: MLFLOW_TRACKING_URI, "
+      "valueFrom: {secretKeyRef: {name: m, key: uri}}}]}",
+      "{image: w, command: [t], trackers: [{type: mlflow, settings: {tracking_uri: "
+      "'https://m:5000', timeout_seconds: 60, experiment_name: e}}, {type: wandb, settings: "
+      "{mode: offline, run_id: run-1, project: p}}]}",
+      "{image: w, command: [t], checkpoint: {volume: ckpt}, template: {volumes: [{name: ckpt, "
+      "persistentVolumeClaim: {claimName: c}}], volumeMounts: [{name: ckpt, mountPath: /ckpt}]}}",
+      "{image: w, command: [t], gpusPerNode: 8, metrics: {port: 65528}}",
+  };
+  int i = 0;
+  for (const char* spec : specs) {
+    SCOPED_TRACE(spec);
+    const std::string name = "ok-" + std::to_string(i++);
+    auto r = cp().kubectl({"apply", "--dry-run=server", "--validate=strict", "-n", kNamespace, "-f",
+                           write_manifest(name, job_manifest(name, spec))});
+    EXPECT_TRUE(r.status.success()) << r.output;
+    accel::api::AccelJob job = accel::api::parse_acceljob_yaml(job_manifest(name, spec));
+    accel::api::apply_defaults(job);
+    const auto errors = accel::api::validate(job);
+    EXPECT_TRUE(errors.empty()) << errors.front().to_string();
+  }
+}
 
 TEST(CrdAccepts, EveryTopLevelExampleWithServerSideDryRun) {
   int seen = 0;
@@ -231,7 +317,7 @@ TEST(CrdAccepts, EveryTopLevelExampleWithServerSideDryRun) {
 }
 
 TEST(CrdAccepts, MinimalSpecAndFillsSchemaDefaultsOnTheServer) {
-  const std::string path = write_manifest("minimal", job_manifest("minimal", "{image: w}"));
+  const std::string path = write_manifest("minimal", job_manifest("minimal", "{image: w, command: [t]}"));
   auto r = cp().kubectl({"create", "--dry-run=server", "-n", kNamespace, "-f", path, "-o",
                          "jsonpath={.spec.nodes} {.spec.gpusPerNode} {.spec.precision} "
                          "{.spec.runPolicy.restartPolicy} {.spec.runPolicy.maxRestarts} "
@@ -242,7 +328,7 @@ TEST(CrdAccepts, MinimalSpecAndFillsSchemaDefaultsOnTheServer) {
 
 TEST(CrdAccepts, UnknownFieldIsPrunedWhenValidationIsNotStrict) {
   const std::string path =
-      write_manifest("pruned", job_manifest("pruned", "{image: w, replicas: 4}"));
+      write_manifest("pruned", job_manifest("pruned", "{image: w, command: [t], replicas: 4}"));
   auto r = cp().kubectl({"create", "--dry-run=server", "--validate=ignore", "-n", kNamespace, "-f",
                          path, "-o", "json"});
   ASSERT_TRUE(r.status.success()) << r.output;
@@ -261,13 +347,13 @@ struct ImmutableCase {
 std::ostream& operator<<(std::ostream& os, const ImmutableCase& c) { return os << c.name; }
 
 const ImmutableCase kImmutable[] = {
-    {"Nodes", "{image: w, nodes: 2}", "{image: w, nodes: 3}", "spec.nodes:"},
-    {"Image", "{image: w, nodes: 2}", "{image: w2, nodes: 2}", "spec.image:"},
-    {"GpusPerNode", "{image: w, gpusPerNode: 0}", "{image: w, gpusPerNode: 2}",
+    {"Nodes", "{image: w, command: [t], nodes: 2}", "{image: w, command: [t], nodes: 3}", "spec.nodes:"},
+    {"Image", "{image: w, command: [t], nodes: 2}", "{image: w2, nodes: 2}", "spec.image:"},
+    {"GpusPerNode", "{image: w, command: [t], gpusPerNode: 0}", "{image: w, command: [t], gpusPerNode: 2}",
      "spec.gpusPerNode:"},
-    {"ProcsPerNode", "{image: w, procsPerNode: 2}", "{image: w, procsPerNode: 4}",
+    {"ProcsPerNode", "{image: w, command: [t], procsPerNode: 2}", "{image: w, command: [t], procsPerNode: 4}",
      "spec.procsPerNode:"},
-    {"ProcsPerNodeAddedLater", "{image: w}", "{image: w, procsPerNode: 2}", "spec.procsPerNode:"},
+    {"ProcsPerNodeAddedLater", "{image: w, command: [t]}", "{image: w, command: [t], procsPerNode: 2}", "spec.procsPerNode:"},
 };
 
 class RejectsChangeOf : public ::testing::TestWithParam<ImmutableCase> {};
@@ -294,12 +380,12 @@ INSTANTIATE_TEST_SUITE_P(Table, RejectsChangeOf, ::testing::ValuesIn(kImmutable)
 TEST(CrdUpdate, AcceptsAChangeOfAMutableField) {
   const std::string name = "mutable";
   auto created = cp().kubectl({"apply", "-n", kNamespace, "-f",
-                               write_manifest(name, job_manifest(name, "{image: w, nodes: 2}"))});
+                               write_manifest(name, job_manifest(name, "{image: w, command: [t], nodes: 2}"))});
   ASSERT_TRUE(created.status.success()) << created.output;
   auto changed = cp().kubectl(
       {"apply", "-n", kNamespace, "-f",
        write_manifest(name + "-changed",
-                      job_manifest(name, "{image: w, nodes: 2, runPolicy: {suspend: true}}"))});
+                      job_manifest(name, "{image: w, command: [t], nodes: 2, runPolicy: {suspend: true}}"))});
   ASSERT_TRUE(changed.status.success()) << changed.output;
   auto got = cp().kubectl(
       {"get", "aj", name, "-n", kNamespace, "-o", "jsonpath={.spec.runPolicy.suspend}"});
@@ -329,7 +415,7 @@ TEST(CrdKubectl, GetShowsThePrinterColumnsIncludingStatus) {
   ASSERT_TRUE(cp().kubectl({"create", "namespace", ns}).status.success());
   auto created = cp().kubectl(
       {"apply", "-n", ns, "-f",
-       write_manifest("columns", job_manifest("columns", "{image: w, nodes: 3, gpusPerNode: 2}"))});
+       write_manifest("columns", job_manifest("columns", "{image: w, command: [t], nodes: 3, gpusPerNode: 2}"))});
   ASSERT_TRUE(created.status.success()) << created.output;
   // Status is written through the status subresource, as the operator does.
   auto patched =
@@ -367,7 +453,7 @@ TEST(CrdKubectl, GetShowsThePrinterColumnsIncludingStatus) {
 TEST(CrdKubectl, StatusSubresourceIgnoresStatusWrittenThroughTheMainResource) {
   const std::string name = "status-split";
   auto created = cp().kubectl(
-      {"apply", "-n", kNamespace, "-f", write_manifest(name, job_manifest(name, "{image: w}"))});
+      {"apply", "-n", kNamespace, "-f", write_manifest(name, job_manifest(name, "{image: w, command: [t]}"))});
   ASSERT_TRUE(created.status.success()) << created.output;
   auto patched = cp().kubectl({"patch", "aj", name, "-n", kNamespace, "--type=merge", "-p",
                                R"({"status":{"phase":"Succeeded"}})"});

@@ -16,6 +16,7 @@ using testing::job_yaml;
 // procsPerNode, which only apply_defaults derives).
 const char* kDefaultedSpec = R"({
   "image": "img",
+  "command": ["train"],
   "nodes": 1,
   "gpusPerNode": 0,
   "procsPerNode": 1,
@@ -29,7 +30,11 @@ const char* kDefaultedSpec = R"({
   "runPolicy": {"restartPolicy": "OnFailure", "maxRestarts": 3,
                 "backoff": {"initialSeconds": 10, "maxSeconds": 300, "factor": 2.0},
                 "startupTimeoutSeconds": 600, "cleanPodPolicy": "Running", "suspend": false},
-  "template": {"terminationGracePeriodSeconds": 120}
+  "template": {"terminationGracePeriodSeconds": 120,
+               "securityContext": {"runAsNonRoot": true, "allowPrivilegeEscalation": false,
+                                   "readOnlyRootFilesystem": false,
+                                   "seccompProfile": "RuntimeDefault",
+                                   "capabilities": {"drop": ["ALL"]}}}
 })";
 
 TEST(Defaults, MinimalSpecMatchesGolden) {

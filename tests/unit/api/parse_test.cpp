@@ -226,7 +226,10 @@ TEST(Parse, EveryTableEnumValueHasAnEnumSpelling) {
       {"status.phase", [](const std::string& s) { return parse_job_phase(s).has_value(); }},
   };
   for (const auto& f : acceljob_fields()) {
-    if (f.enum_values.empty() || f.path == "status.conditions[].status") continue;
+    // Kept as text: a condition's status, and the seccomp profile type copied into the pod.
+    if (f.enum_values.empty() || f.path == "status.conditions[].status" ||
+        f.path == "spec.template.securityContext.seccompProfile")
+      continue;
     auto it = parsers.find(f.path);
     ASSERT_NE(it, parsers.end()) << "no C++ enum for " << f.path;
     for (const auto& v : f.enum_values) EXPECT_TRUE(it->second(v)) << f.path << ": " << v;

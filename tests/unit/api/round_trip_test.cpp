@@ -71,13 +71,29 @@ spec:
     serviceAccountName: trainer
     priorityClassName: high
     terminationGracePeriodSeconds: 600
+    securityContext:
+      runAsNonRoot: true
+      runAsUser: 1000
+      runAsGroup: 1000
+      fsGroup: 2000
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      seccompProfile: RuntimeDefault
+      capabilities: {add: [IPC_LOCK], drop: [ALL]}
 )";
 
 // The JSON paths a value writes: objects are walked into, lists of objects as "<path>[]";
-// maps, string lists and raw lists are leaves (their keys are the user's, not the schema's).
+// maps and string lists are leaves (their keys are the user's, not the schema's); of a raw
+// list's items only the keys the table names are paths.
 void collect_paths(const nlohmann::json& j, const std::string& path, std::set<std::string>& out) {
   out.insert(path);
   const FieldSpec* f = find_field(path);
+  if (f && f->type == FieldType::RawObjectList) {
+    for (const auto& item : j)
+      for (const auto& [k, v] : item.items())
+        if (find_field(path + "[]." + k)) out.insert(path + "[]." + k);
+    return;
+  }
   if (f && f->type != FieldType::Object && f->type != FieldType::ObjectList) return;
   if (j.is_object()) {
     for (const auto& [k, v] : j.items()) collect_paths(v, path + "." + k, out);

@@ -8,12 +8,16 @@
 namespace accel::api::testing {
 
 // An AccelJob document named `name` whose spec is `spec_body` (lines indented by two spaces);
-// "  image: img" is added unless the body sets image itself.
+// "  image: img" and "  command: [train]" are added unless the body sets image, or command or
+// args, itself.
 inline std::string job_yaml(const std::string& spec_body, const std::string& name = "t") {
   std::string y = "apiVersion: accel.dev/v1alpha1\nkind: AccelJob\nmetadata:\n  name: " + name +
                   "\nspec:\n";
   if (spec_body.find("image:") == std::string::npos) y += "  image: img\n";
-  return y + spec_body;
+  y += spec_body;  // before the command line, so the body keeps its line numbers
+  if (spec_body.find("command:") == std::string::npos && spec_body.find("args:") == std::string::npos)
+    y += "  command: [train]\n";
+  return y;
 }
 
 // Parses, defaults and validates as `accel run` does; returns the error text, or "" if accepted.

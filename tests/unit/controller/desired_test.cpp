@@ -40,10 +40,15 @@ TEST(DesiredPod, TwoNodeCpuJobNodeOneGolden) {
     "spec": {
       "hostname": "gpt-tiny-n1", "subdomain": "gpt-tiny", "restartPolicy": "Never",
       "enableServiceLinks": false, "terminationGracePeriodSeconds": 30,
+      "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+      "volumes": [{"name": "accel-scratch", "emptyDir": {}}],
       "containers": [{
         "name": "worker", "image": "accel-worker:cpu",
         "command": ["accel", "launch", "--", "accel-train-gpt"],
         "ports": [{"name": "metrics", "containerPort": 9400, "protocol": "TCP"}],
+        "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": false,
+                            "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": [{"name": "accel-scratch", "mountPath": "/tmp"}],
         "env": [
           {"name": "MASTER_ADDR", "value": "gpt-tiny-n0.gpt-tiny"},
           {"name": "MASTER_PORT", "value": "29500"},
@@ -285,7 +290,8 @@ api::AccelJob with_volume(const std::string& mounts_json) {
 TEST(DesiredPod, CheckpointVolumeIsMountedAtCheckpointDir) {
   const json pod = desired_pod(with_volume("[]"), 0, 0, {});
   EXPECT_EQ(container(pod)["volumeMounts"],
-            json::parse(R"([{"name": "ckpt", "mountPath": "/ckpt/run1"}])"));
+            json::parse(R"([{"name": "accel-scratch", "mountPath": "/tmp"},
+                            {"name": "ckpt", "mountPath": "/ckpt/run1"}])"));
   EXPECT_EQ(pod["spec"]["volumes"][0]["name"], "ckpt");
 }
 
@@ -293,7 +299,76 @@ TEST(DesiredPod, CheckpointVolumeIsNotMountedTwiceWhenATemplateMountHoldsTheDir)
   const json pod =
       desired_pod(with_volume(R"([{"name": "ckpt", "mountPath": "/ckpt/"}])"), 0, 0, {});
   EXPECT_EQ(container(pod)["volumeMounts"],
-            json::parse(R"([{"name": "ckpt", "mountPath": "/ckpt/"}])"));
+            json::parse(R"([{"name": "ckpt", "mountPath": "/ckpt/"},
+                            {"name": "accel-scratch", "mountPath": "/tmp"}])"));
+}
+
+// ---- pod security (spec.template.securityContext) ----
+
+api::AccelJob job_from(const std::string& template_yaml) {
+  api::AccelJob job = api::parse_acceljob_yaml(
+      "apiVersion: accel.dev/v1alpha1\nkind: AccelJob\nmetadata: {name: sec, namespace: ns, uid: u}\n"
+      "spec:\n  image: img\n  command: [train]\n" + template_yaml);
+  api::apply_defaults(job);
+  return job;
+}
+
+TEST(DesiredPodSecurity, DefaultsMeetTheRestrictedPodSecurityStandard) {
+  const json pod = desired_pod(job_from(""), 0, 0, {});
+  EXPECT_EQ(pod["spec"]["securityContext"],
+            json::parse(R"({"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}})"));
+  const json& c = container(pod)["securityContext"];
+  EXPECT_EQ(c["allowPrivilegeEscalation"], false);
+  EXPECT_EQ(c["capabilities"], json::parse(R"({"drop": ["ALL"]})"));
+  // /workspace is the image's own filesystem here: it must stay writable.
+  EXPECT_EQ(c["readOnlyRootFilesystem"], false);
+}
+
+TEST(DesiredPodSecurity, RootFilesystemIsReadOnlyWhenEveryDirectoryTheWorkerWritesIsAVolume) {
+  const json pod = desired_pod(job_from(R"(  template:
+    volumes: [{name: work, emptyDir: {}}]
+    volumeMounts: [{name: work, mountPath: /workspace}]
+)"), 0, 0, {});
+  EXPECT_EQ(container(pod)["securityContext"]["readOnlyRootFilesystem"], true);
+  // A loggingDir outside the volume needs the image's filesystem again.
+  const json off = desired_pod(job_from(R"(  logging: {loggingDir: /var/log/run}
+  template:
+    volumes: [{name: work, emptyDir: {}}]
+    volumeMounts: [{name: work, mountPath: /workspace}]
+)"), 0, 0, {});
+  EXPECT_EQ(container(off)["securityContext"]["readOnlyRootFilesystem"], false);
+}
+
+TEST(DesiredPodSecurity, EachFieldOptsOutOnItsOwn) {
+  const json pod = desired_pod(job_from(R"(  template:
+    securityContext:
+      runAsNonRoot: false
+      runAsUser: 0
+      fsGroup: 2000
+      allowPrivilegeEscalation: true
+      readOnlyRootFilesystem: true
+      seccompProfile: Unconfined
+      capabilities: {add: [IPC_LOCK]}
+)"), 0, 0, {});
+  EXPECT_EQ(pod["spec"]["securityContext"],
+            json::parse(R"({"runAsNonRoot": false, "runAsUser": 0, "fsGroup": 2000,
+                            "seccompProfile": {"type": "Unconfined"}})"));
+  EXPECT_EQ(container(pod)["securityContext"],
+            json::parse(R"({"allowPrivilegeEscalation": true, "readOnlyRootFilesystem": true,
+                            "capabilities": {"add": ["IPC_LOCK"], "drop": ["ALL"]}})"));
+  // drop: [] keeps the container runtime's default capabilities.
+  const json keep = desired_pod(job_from("  template:\n    securityContext: {capabilities: {drop: []}}\n"),
+                                0, 0, {});
+  EXPECT_FALSE(container(keep)["securityContext"].contains("capabilities"));
+}
+
+TEST(DesiredPodSecurity, AVolumeMountAtTmpReplacesTheScratchVolume) {
+  const json pod = desired_pod(job_from(R"(  template:
+    volumes: [{name: fast, emptyDir: {medium: Memory}}]
+    volumeMounts: [{name: fast, mountPath: /tmp}]
+)"), 0, 0, {});
+  EXPECT_EQ(container(pod)["volumeMounts"], json::parse(R"([{"name": "fast", "mountPath": "/tmp"}])"));
+  EXPECT_EQ(pod["spec"]["volumes"].size(), 1u);
 }
 
 TEST(DesiredPod, CheckpointVolumeMissingFromTemplateVolumesIsRejectedNamingTheField) {

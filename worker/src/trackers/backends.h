@@ -27,9 +27,9 @@ bool mlflow_configured(const SettingsMap& settings, const SettingsMap& env);
 // and space become '_'; empty, "." and ".." path segments are removed or renamed; at most 250.
 std::string mlflow_key(const std::string& key);
 
-// Throws std::invalid_argument when `settings` holds a key outside `allowed`.
-void check_setting_keys(const std::string& tracker, const SettingsMap& settings,
-                        std::initializer_list<const char*> allowed);
+// Throws std::invalid_argument when `settings` holds a key the tracker type does not take
+// (api::tracker_setting_keys: the list the CRD checks too).
+void check_setting_keys(const std::string& tracker, const SettingsMap& settings);
 
 // A hyperparameter value as JSON: numbers and true/false stay what they are, anything else
 // becomes a JSON string.

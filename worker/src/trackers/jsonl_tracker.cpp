@@ -47,7 +47,7 @@ class JsonlTracker final : public Tracker {
 }  // namespace
 
 std::unique_ptr<Tracker> make_jsonl_tracker(const SettingsMap& settings) {
-  check_setting_keys("jsonl", settings, {});
+  check_setting_keys("jsonl", settings);
   return std::make_unique<JsonlTracker>();
 }
 

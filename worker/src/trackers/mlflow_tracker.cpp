@@ -209,8 +209,7 @@ bool mlflow_configured(const SettingsMap& settings, const SettingsMap& env) {
 }
 
 std::unique_ptr<Tracker> make_mlflow_tracker(const SettingsMap& settings, const SettingsMap& env) {
-  check_setting_keys("mlflow", settings,
-                     {"tracking_uri", "experiment_name", "run_name", "timeout_seconds"});
+  check_setting_keys("mlflow", settings);
   std::string uri, source;
   if (auto it = settings.find("tracking_uri"); it != settings.end() && !it->second.empty()) {
     uri = it->second;

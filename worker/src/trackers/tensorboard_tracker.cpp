@@ -119,7 +119,7 @@ class TensorBoardTracker final : public Tracker {
 }  // namespace
 
 std::unique_ptr<Tracker> make_tensorboard_tracker(const SettingsMap& settings) {
-  check_setting_keys("tensorboard", settings, {});
+  check_setting_keys("tensorboard", settings);
   return std::make_unique<TensorBoardTracker>();
 }
 

@@ -10,6 +10,7 @@
 #include "accel/tracking.h"
 #include "accel/tracking/encoding.h"
 #include "accel/api/acceljob.h"
+#include "accel/api/field_table.h"
 #include "backends.h"
 
 namespace accel {
@@ -75,19 +76,17 @@ TrackerSet make_trackers(const std::vector<std::string>& log_with,
 
 namespace tracking {
 
-void check_setting_keys(const std::string& tracker, const SettingsMap& settings,
-                        std::initializer_list<const char*> allowed) {
+void check_setting_keys(const std::string& tracker, const SettingsMap& settings) {
+  const auto type = api::parse_tracker_type(tracker);
+  if (!type) throw std::logic_error("check_setting_keys: unknown tracker type " + tracker);
+  const auto& allowed = api::tracker_setting_keys(*type);
   for (const auto& [key, _] : settings) {
-    bool ok = false;
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     std::string list;
-    for (const char* a : allowed) {
-      ok = ok || key == a;
-      list += (list.empty() ? "" : ", ") + std::string(a);
-    }
-    if (!ok)
-      throw std::invalid_argument("tracker " + tracker + ": unknown setting '" + key + "'" +
-                                  (list.empty() ? std::string("; it takes no settings")
-                                                : "; known settings: " + list));
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    throw std::invalid_argument("tracker " + tracker + ": unknown setting '" + key + "'" +
+                                (list.empty() ? std::string("; it takes no settings")
+                                              : "; known settings: " + list));
   }
 }
 

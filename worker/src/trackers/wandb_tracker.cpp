@@ -180,7 +180,7 @@ class WandbTracker final : public Tracker {
 }  // namespace
 
 std::unique_ptr<Tracker> make_wandb_tracker(const SettingsMap& settings) {
-  check_setting_keys("wandb", settings, {"project", "entity", "mode", "dir", "run_id"});
+  check_setting_keys("wandb", settings);
   if (auto it = settings.find("mode"); it != settings.end()) {
     const std::string& m = it->second;
     if (m != "offline" && m != "online" && m != "")

@@ -142,6 +142,24 @@ struct RunPolicy {
   std::optional<CleanPodPolicy> cleanPodPolicy;         // default Running
   std::optional<bool> suspend;                          // default false
 };
+// The worker's Linux security settings. Defaults meet the "restricted" Pod Security Standard;
+// each field is an opt-out of its own (see operator/OPERATOR.md, "Pod security").
+struct CapabilitiesSpec {
+  std::vector<std::string> add;   // e.g. IPC_LOCK for RDMA; default none
+  std::optional<std::vector<std::string>> drop;  // default ["ALL"]; [] keeps the runtime's set
+};
+struct SecurityContextSpec {
+  std::optional<bool> runAsNonRoot;              // default true
+  std::optional<std::int64_t> runAsUser;         // unset: the image's USER
+  std::optional<std::int64_t> runAsGroup;        // unset: the image's group
+  std::optional<std::int64_t> fsGroup;           // unset: volumes keep their owner
+  std::optional<bool> allowPrivilegeEscalation;  // default false
+  std::optional<bool> readOnlyRootFilesystem;    // default: true when every directory the
+                                                 // worker writes is on a volume (see defaults.cpp)
+  std::optional<std::string> seccompProfile;     // RuntimeDefault (default) or Unconfined
+  CapabilitiesSpec capabilities;
+};
+
 // Pieces copied verbatim into each worker pod. tolerations/volumes/volumeMounts are kept as
 // raw JSON (lists of core/v1 objects); the API server validates them when the pod is created.
 struct PodTemplateSpec {
@@ -152,6 +170,7 @@ struct PodTemplateSpec {
   std::string serviceAccountName;
   std::string priorityClassName;
   std::optional<std::int64_t> terminationGracePeriodSeconds;  // default 120
+  SecurityContextSpec securityContext;
 };
 
 struct AccelJobSpec {
@@ -285,9 +304,20 @@ nlohmann::json yaml_to_json(const YAML::Node& node,
 // ---- defaults and validation ----
 
 // Fills every unset field that has a default (the same defaults the CRD declares), then the
-// derived ones: procsPerNode = gpusPerNode when > 0, else 1, and marks the job defaulted.
+// derived ones: procsPerNode = gpusPerNode when > 0, else 1; template.securityContext.
+// readOnlyRootFilesystem = whether every directory the worker writes is on a volume
+// (worker_dirs_on_volumes), and marks the job defaulted.
 // Idempotent (a defaulted job is left as it is).
 void apply_defaults(AccelJob& job);
+// True when `mount` is `dir` or one of its parent directories ("/a" covers "/a/b", not "/ab").
+bool mount_covers(const std::string& mount, const std::string& dir);
+// True when logging.projectDir, logging.loggingDir and checkpoint.dir (relative ones resolve
+// under projectDir; unset ones take their defaults) each lie on template.volumeMounts, the
+// checkpoint volume or the worker's /tmp scratch volume: the worker then needs no writable
+// image filesystem.
+bool worker_dirs_on_volumes(const AccelJobSpec& spec);
+// Where the operator mounts the worker's scratch emptyDir (unless a volumeMount covers it).
+inline constexpr const char* kScratchDir = "/tmp";
 // Throws std::logic_error naming `who` when `job` has not been through apply_defaults: a
 // programming error (the boundary that reads jobs defaults them).
 void require_defaulted(const AccelJob& job, const char* who);

@@ -65,6 +65,12 @@ struct CelRule {
 const std::vector<CelRule>& acceljob_cel_rules();
 const CelRule& cel_rule(const std::string& id);
 
+enum class TrackerType;  // acceljob.h
+
+// The settings each tracker type takes (spec.trackers[].settings keys; the worker refuses
+// any other, and so does the CRD).
+const std::vector<std::string>& tracker_setting_keys(TrackerType type);
+
 // Env names a spec may not set (the operator sets them); any name starting with
 // kReservedEnvPrefix is reserved too.
 const std::vector<std::string>& reserved_env_names();

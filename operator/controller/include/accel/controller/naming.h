@@ -24,6 +24,8 @@ inline constexpr const char* kLabelJobUid = "accel.dev/job-uid";
 inline constexpr const char* kLabelNodeRank = "accel.dev/node-rank";
 inline constexpr const char* kLabelAttempt = "accel.dev/attempt";
 inline constexpr const char* kWorkerContainer = "worker";
+// The worker's scratch emptyDir (at api::kScratchDir), so a read-only image still has a /tmp.
+inline constexpr const char* kScratchVolume = "accel-scratch";
 inline constexpr const char* kRendezvousPortName = "rendezvous";
 inline constexpr const char* kMetricsPortName = "metrics";
 
