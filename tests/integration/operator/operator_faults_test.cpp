@@ -57,9 +57,12 @@ std::string lease_holder(const std::string& ns) {
 }
 
 std::vector<std::string> elect_args(const std::string& ns, const std::string& id) {
-  return {"--leader-elect", "--leader-election-namespace=" + ns,
-          "--leader-election-id=accel-operator", "--leader-election-identity=" + id,
-          "--leader-election-lease-duration=15", "--leader-election-renew-deadline=10",
+  return {"--leader-elect",
+          "--leader-election-namespace=" + ns,
+          "--leader-election-id=accel-operator",
+          "--leader-election-identity=" + id,
+          "--leader-election-lease-duration=15",
+          "--leader-election-renew-deadline=10",
           "--leader-election-retry-period=1"};
 }
 
@@ -72,7 +75,8 @@ double reconciles(const Operator& op) {
   std::string m = op.metrics();
   double n = 0;
   for (const char* r : {"success", "requeue", "error"})
-    n += std::max(0.0, sample(m, std::string("accel_operator_reconcile_total{result=\"") + r + "\"}"));
+    n += std::max(0.0,
+                  sample(m, std::string("accel_operator_reconcile_total{result=\"") + r + "\"}"));
   return n;
 }
 
@@ -174,14 +178,16 @@ TEST(OperatorFaults, KilledBetweenDeletingAFailedGangAndCreatingTheNextCreatesIt
     return pods.size() == 2 && std::all_of(pods.begin(), pods.end(), [](const json& p) {
              return p["metadata"].contains("deletionTimestamp");
            });
-  })) << get_job(ns, "gap").dump(2) << op->log();
+  })) << get_job(ns, "gap").dump(2)
+      << op->log();
   op->proc->signal(SIGKILL);
   op->proc->wait();
   op.reset();
 
   op.emplace(start_operator(ns));
   ASSERT_TRUE(eventually([&] { return reconciles(*op) >= 1; })) << op->log();
-  EXPECT_EQ(pod_names(ns, "gap"), first) << "the next gang was created while the old one was Terminating";
+  EXPECT_EQ(pod_names(ns, "gap"), first)
+      << "the next gang was created while the old one was Terminating";
 
   for (const auto& p : first) {
     auto r = g_cp->kubectl({"patch", "pod", p, "-n", ns, "--type=json", "-p",
@@ -244,12 +250,13 @@ class FakeNodes {
   FakeNodes& operator=(const FakeNodes&) = delete;
 
   void add(const std::string& name, bool unschedulable) {
-    json node = {{"apiVersion", "v1"},
-                 {"kind", "Node"},
-                 {"metadata", {{"name", name}, {"labels", {{"kubernetes.io/hostname", name}}}}},
-                 {"spec",
-                  {{"unschedulable", unschedulable},
-                   {"taints", {{{"key", kNodeTaint}, {"value", "true"}, {"effect", "NoSchedule"}}}}}}};
+    json node = {
+        {"apiVersion", "v1"},
+        {"kind", "Node"},
+        {"metadata", {{"name", name}, {"labels", {{"kubernetes.io/hostname", name}}}}},
+        {"spec",
+         {{"unschedulable", unschedulable},
+          {"taints", {{{"key", kNodeTaint}, {"value", "true"}, {"effect", "NoSchedule"}}}}}}};
     client_.create(kNodes, "", node);
     names_.push_back(name);
     std::string now = now_rfc3339();
@@ -280,11 +287,12 @@ class FakeNodes {
 
  private:
   void renew(const std::string& name) {
-    json lease = {{"apiVersion", "coordination.k8s.io/v1"},
-                  {"kind", "Lease"},
-                  {"metadata", {{"name", name}, {"namespace", "kube-node-lease"}}},
-                  {"spec",
-                   {{"holderIdentity", name}, {"leaseDurationSeconds", 40}, {"renewTime", now_micro()}}}};
+    json lease = {
+        {"apiVersion", "coordination.k8s.io/v1"},
+        {"kind", "Lease"},
+        {"metadata", {{"name", name}, {"namespace", "kube-node-lease"}}},
+        {"spec",
+         {{"holderIdentity", name}, {"leaseDurationSeconds", 40}, {"renewTime", now_micro()}}}};
     try {
       client_.patch(kube::resources::leases(), "kube-node-lease", name, kube::PatchType::Merge,
                     {{"spec", lease["spec"]}});
@@ -324,8 +332,8 @@ bool has_taint(const json& node, const std::string& key, const std::string& effe
 
 std::string node_of(const std::string& ns, const std::string& pod) {
   try {
-    return g_client->get(kube::resources::pods(), ns, pod).value("/spec/nodeName"_json_pointer,
-                                                                  std::string());
+    return g_client->get(kube::resources::pods(), ns, pod)
+        .value("/spec/nodeName"_json_pointer, std::string());
   } catch (const kube::NotFoundError&) {
     return "";
   }
@@ -400,9 +408,9 @@ TEST(OperatorFaults, PodsStuckTerminatingOnALostNodeAreForceDeletedAndTheJobGoes
     for (const auto& p : next)
       if (node_of(ns, p).empty()) return false;
     return true;
-  })) << json(job_pods(ns, "lost")).dump(2) << op.log();
-  std::cout << "[ faults ] attempt 1 scheduled " << seconds_since(lost_at)
-            << " s after the loss\n";
+  })) << json(job_pods(ns, "lost")).dump(2)
+      << op.log();
+  std::cout << "[ faults ] attempt 1 scheduled " << seconds_since(lost_at) << " s after the loss\n";
   for (const auto& p : next) EXPECT_EQ(node_of(ns, p), "faults-b") << p;
 
   kube::ListOptions lo;
@@ -507,7 +515,9 @@ class ProgressServer {
            std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
   }
   std::string document() const {
-    return json{{"step", step_.load()}, {"totalSteps", 1000}, {"samplesPerSecond", 5.0},
+    return json{{"step", step_.load()},
+                {"totalSteps", 1000},
+                {"samplesPerSecond", 5.0},
                 {"lastStepTime", std::time(nullptr)}}
         .dump();
   }
@@ -584,8 +594,8 @@ std::string summary(const std::vector<double>& v) {
   auto [lo, hi] = std::minmax_element(v.begin(), v.end());
   double sum = 0;
   for (double x : v) sum += x;
-  std::snprintf(buf, sizeof buf, "mean %.2f s, min %.2f s, max %.2f s over %zu", sum / v.size(), *lo,
-                *hi, v.size());
+  std::snprintf(buf, sizeof buf, "mean %.2f s, min %.2f s, max %.2f s over %zu", sum / v.size(),
+                *lo, *hi, v.size());
   return buf;
 }
 
@@ -648,8 +658,8 @@ TEST(OperatorFaults, HostileProgressEndpointsDoNotHoldUpOtherJobs) {
 
   std::cout << "[ progress ] normal job's status.progress update (--progress-interval=1): alone "
             << summary(alone) << "; with 2 hung, 2 dripping, 1 slow (3 s), 1 garbage endpoint "
-            << summary(among) << "\n[ progress ] a job created among them Running "
-            << later_running << " s after kubectl apply (kubectl and status patches included)"
+            << summary(among) << "\n[ progress ] a job created among them Running " << later_running
+            << " s after kubectl apply (kubectl and status patches included)"
             << "\n[ progress ] requests: hang " << hostile[0]->requests() << "/"
             << hostile[1]->requests() << ", drip " << hostile[2]->requests() << "/"
             << hostile[3]->requests() << ", slow " << hostile[4]->requests() << ", garbage "
