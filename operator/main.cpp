@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   bool leader_elect = false, progress_annotation = false;
   std::string le_ns, le_id = "accel-operator", identity;
   double lease_s = 15, renew_s = 10, retry_s = 2, progress_interval_s = 30;
+  double force_delete_s = 30;
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig file (default: in-cluster, else KUBECONFIG, else ~/.kube/config)");
   app.add_option("--namespace", ns, "watch only this namespace (default: all)");
   app.add_option("--workers", workers, "AccelJobs reconciled concurrently")->check(CLI::Range(1, 256));
@@ -64,6 +65,9 @@ int main(int argc, char** argv) {
   app.add_option("--cluster-domain", cluster_domain, "cluster DNS domain for a fully qualified MASTER_ADDR (default: short name)");
   app.add_option("--progress-interval", progress_interval_s,
                  "seconds between refreshes of a Running job's status.progress from rank 0's /progress (0 = off)")
+      ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--force-delete-delay", force_delete_s,
+                 "seconds past a Terminating pod's grace period before it is force-deleted (its node is likely gone)")
       ->check(CLI::Range(0.0, 86400.0));
   app.add_flag("--progress-url-annotation", progress_annotation,
                "testing/escape hatch: read rank 0's /progress from the job's accel.dev/progress-url annotation");
@@ -110,6 +114,8 @@ int main(int argc, char** argv) {
     copts.workers = workers;
     copts.reconciler.entrypoint = entrypoint;
     copts.reconciler.cluster_domain = cluster_domain;
+    copts.reconciler.force_delete_after =
+        std::chrono::duration_cast<op::Duration>(std::chrono::duration<double>(force_delete_s));
     copts.progress_url_annotation = progress_annotation;
     copts.progress_interval = std::chrono::milliseconds(static_cast<long>(progress_interval_s * 1000));
     op::JobController controller(client, events, metrics, copts);

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # A throw-away Kubernetes control plane on loopback, like controller-runtime's envtest.
 #
-#   scripts/controlplane.sh start DIR [--with-controllers]   # prints DIR/kubeconfig when ready
+#   scripts/controlplane.sh start DIR [--with-controllers] [--node-monitor-grace-period=DUR]
+#                                                            # prints DIR/kubeconfig when ready
 #   scripts/controlplane.sh stop DIR                         # kills what start began, frees ports
 #   scripts/controlplane.sh restart-apiserver DIR            # stops and restarts kube-apiserver only
+#   scripts/controlplane.sh restart-etcd DIR SECONDS         # stops etcd, waits, starts it again
+#                                                            # (same data dir, same ports)
 #
 # DIR receives: pki/ (a generated CA, a serving cert with 127.0.0.1 SAN, an admin client cert,
 # a service-account key pair), tokens.csv (an admin bearer token), kubeconfig (client cert),
 # kubeconfig-token, etcd/ data, logs/, pids/, env (KUBECONFIG, ports, binary folder).
 # Authorization is RBAC; the admin user is in system:masters. Free ports are picked at start.
 # --with-controllers also starts kube-controller-manager (garbage collector, service
-# accounts) and kube-scheduler.
+# accounts) and kube-scheduler. --node-monitor-grace-period (e.g. 8s; default the
+# controller-manager's own, 50s) is how long a node may go without a heartbeat before the node
+# lifecycle controller marks it NotReady/Unknown and taints it; it also sets
+# --node-monitor-period to 1s so that the check runs often enough for the short grace.
 source "$(dirname "$0")/lib.sh"
 
 kube_bin="$ACCEL_CACHE/bin/k8s-$K8S_VERSION"
@@ -67,8 +73,30 @@ start_apiserver() {
     { tail -30 "$d/logs/kube-apiserver.log" >&2; die "kube-apiserver did not become ready"; }
 }
 
+start_etcd() {
+  local d=$1
+  # shellcheck disable=SC1091
+  source "$d/env"
+  "$etcd_bin/etcd" --name=accel-test --data-dir="$d/etcd" \
+    --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster="accel-test=http://127.0.0.1:$ETCD_PEER_PORT" \
+    --unsafe-no-fsync --quota-backend-bytes=2147483648 --log-level=warn \
+    >>"$d/logs/etcd.log" 2>&1 &
+  echo $! > "$d/pids/etcd"
+  wait_http "http://127.0.0.1:$ETCD_PORT/health" 60 || { tail -20 "$d/logs/etcd.log" >&2; die "etcd did not start"; }
+}
+
 start() {
-  local d=$1 controllers=${2:-}
+  local d=$1 controllers="" grace=""; shift
+  for a in "$@"; do
+    case "$a" in
+      --with-controllers) controllers=$a ;;
+      --node-monitor-grace-period=*) grace=${a#*=} ;;
+      "") ;;
+      *) die "start: unknown option $a" ;;
+    esac
+  done
   [ -x "$kube_bin/kube-apiserver" ] && [ -x "$etcd_bin/etcd" ] ||
     die "control-plane binaries missing: run scripts/build-kube.sh"
   mkdir -p "$d/logs" "$d/pids" "$d/etcd"
@@ -78,18 +106,12 @@ start() {
   etcd_port=$(free_port); etcd_peer=$(free_port); api_port=$(free_port)
   cat > "$d/env" <<ENV
 ETCD_PORT=$etcd_port
+ETCD_PEER_PORT=$etcd_peer
 APISERVER_PORT=$api_port
 KUBECONFIG=$d/kubeconfig
 KUBE_BIN=$kube_bin
 ENV
-  "$etcd_bin/etcd" --name=accel-test --data-dir="$d/etcd" \
-    --listen-client-urls="http://127.0.0.1:$etcd_port" --advertise-client-urls="http://127.0.0.1:$etcd_port" \
-    --listen-peer-urls="http://127.0.0.1:$etcd_peer" --initial-advertise-peer-urls="http://127.0.0.1:$etcd_peer" \
-    --initial-cluster="accel-test=http://127.0.0.1:$etcd_peer" \
-    --unsafe-no-fsync --quota-backend-bytes=2147483648 --log-level=warn \
-    >>"$d/logs/etcd.log" 2>&1 &
-  echo $! > "$d/pids/etcd"
-  wait_http "http://127.0.0.1:$etcd_port/health" 60 || { tail -20 "$d/logs/etcd.log" >&2; die "etcd did not start"; }
+  start_etcd "$d"
   start_apiserver "$d"
 
   local kc=("$kube_bin/kubectl" --kubeconfig="$d/kubeconfig")
@@ -108,7 +130,10 @@ ENV
   chmod 600 "$d/kubeconfig" "$d/kubeconfig-token"
 
   if [ "$controllers" = "--with-controllers" ]; then
+    local node_monitor=()
+    [ -z "$grace" ] || node_monitor=(--node-monitor-grace-period="$grace" --node-monitor-period=1s)
     "$kube_bin/kube-controller-manager" --kubeconfig="$d/kubeconfig" --leader-elect=false \
+      "${node_monitor[@]}" \
       --service-account-private-key-file="$d/pki/sa.key" --root-ca-file="$d/pki/ca.crt" \
       --use-service-account-credentials=false --controllers='*,-serviceaccount-token' \
       --bind-address=127.0.0.1 --secure-port=0 \
@@ -152,9 +177,13 @@ stop() {
 }
 
 case "${1:-}" in
-  start) [ $# -ge 2 ] || die "usage: $0 start DIR [--with-controllers]"; start "$2" "${3:-}" ;;
+  start) [ $# -ge 2 ] || die "usage: $0 start DIR [--with-controllers] [--node-monitor-grace-period=DUR]"
+    shift; start "$@" ;;
   stop) [ $# -ge 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
   restart-apiserver)
     stop_one "$2/pids/kube-apiserver"; start_apiserver "$(cd "$2" && pwd)" ;;
-  *) die "usage: $0 start|stop|restart-apiserver DIR" ;;
+  restart-etcd)
+    [ $# -ge 3 ] || die "usage: $0 restart-etcd DIR SECONDS"
+    stop_one "$2/pids/etcd"; sleep "$3"; start_etcd "$(cd "$2" && pwd)" ;;
+  *) die "usage: $0 start|stop|restart-apiserver|restart-etcd DIR" ;;
 esac

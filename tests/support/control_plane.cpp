@@ -27,6 +27,9 @@ std::string make_temp_dir() {
 ControlPlane::ControlPlane(ControlPlaneOptions options) : dir_(make_temp_dir()) {
   std::vector<std::string> argv{"bash", script(), "start", dir_};
   if (options.with_controllers) argv.push_back("--with-controllers");
+  if (options.with_controllers && options.node_monitor_grace_period.count() > 0)
+    argv.push_back("--node-monitor-grace-period=" +
+                   std::to_string(options.node_monitor_grace_period.count()) + "s");
   auto r = run_command(argv, std::chrono::seconds(180),
                        {{"ACCEL_CP_OWNER_PID", std::to_string(::getpid())}});
   if (!r.status.success()) {
@@ -67,6 +70,12 @@ void ControlPlane::restart_apiserver() {
   auto r = run_command({"bash", script(), "restart-apiserver", dir_}, std::chrono::seconds(180));
   if (!r.status.success())
     throw std::runtime_error("kube-apiserver did not restart: " + r.output);
+}
+
+void ControlPlane::restart_etcd(std::chrono::seconds downtime) {
+  auto r = run_command({"bash", script(), "restart-etcd", dir_, std::to_string(downtime.count())},
+                       downtime + std::chrono::seconds(120));
+  if (!r.status.success()) throw std::runtime_error("etcd did not restart: " + r.output);
 }
 
 }  // namespace accel::testing

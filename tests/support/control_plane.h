@@ -17,6 +17,10 @@ namespace accel::testing {
 
 struct ControlPlaneOptions {
   bool with_controllers = false;  // kube-controller-manager + kube-scheduler
+  // With controllers: how long a node may miss heartbeats before the node lifecycle
+  // controller marks it NotReady (Unknown) and taints it unreachable; 0 = the
+  // controller-manager's default (50 s). Also checks nodes every second when set.
+  std::chrono::seconds node_monitor_grace_period{0};
 };
 
 class ControlPlane {
@@ -40,6 +44,10 @@ class ControlPlane {
 
   // Stops and restarts kube-apiserver (same port, same etcd): watches see the connection drop.
   void restart_apiserver();
+  // Stops etcd, waits `downtime` (the apiserver stays up and answers errors meanwhile), then
+  // starts it again on the same data dir and ports: every write and quorum read fails while it
+  // is down, watches stay open but see nothing.
+  void restart_etcd(std::chrono::seconds downtime);
 
  private:
   std::string value_of(const std::string& key) const;  // from DIR/env

@@ -201,6 +201,11 @@ void JobController::stop() {
 }
 
 void JobController::worker_loop() {
+  // No reconcile before every cache has listed once (controller-runtime's WaitForCacheSync): a
+  // job read before its pods are would look as if it had none, and launch a gang while another
+  // one is still Terminating.
+  while (!stopped_.load() && !wait_for_sync(std::chrono::milliseconds(200))) {
+  }
   while (auto key = queue_.get()) {
     {
       std::lock_guard<std::mutex> lock(latency_mu_);

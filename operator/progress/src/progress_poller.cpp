@@ -65,15 +65,44 @@ void ProgressPoller::stop() {
 void ProgressPoller::loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
-    lock.unlock();
-    poll_once();
-    lock.lock();
-    cv_.wait_for(lock, interval_, [this] { return stop_; });
+    const auto started = std::chrono::steady_clock::now();
+    // Rounds do not wait for each other: this one's stragglers (a hung or dripping rank, at most
+    // `timeout`) finish on their own thread while the next round starts on time and asks every
+    // other target again.
+    for (auto it = rounds_.begin(); it != rounds_.end();) {
+      if (it->done->load()) {
+        it->thread.join();
+        it = rounds_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    rounds_.push_back({std::thread([this, done] {
+                         poll_once();
+                         done->store(true);
+                       }),
+                       done});
+    cv_.wait_until(lock, started + interval_, [this] { return stop_; });
   }
+  std::list<Round> rounds = std::move(rounds_);
+  lock.unlock();
+  for (auto& r : rounds) r.thread.join();
 }
 
 void ProgressPoller::poll_once() {
-  const std::vector<Target> targets = targets_();
+  std::vector<Target> targets;
+  {
+    // A target still in flight from an earlier round is not asked again; those whose last
+    // answer failed go last, so healthy ranks are never queued behind hostile ones.
+    std::vector<Target> all = targets_();
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& t : all)
+      if (!in_flight_.count(t.key)) targets.push_back(std::move(t));
+    std::stable_partition(targets.begin(), targets.end(),
+                          [this](const Target& t) { return !failing_.count(t.key); });
+    for (const auto& t : targets) in_flight_.insert(t.key);
+  }
   if (targets.empty()) return;
   // A few threads share the round: one unreachable pod costs one of them `timeout`, not the
   // round, and never a reconcile.
@@ -81,10 +110,15 @@ void ProgressPoller::poll_once() {
   auto work = [&] {
     for (std::size_t i = next++; i < targets.size(); i = next++) {
       auto p = fetch_(targets[i].url);
-      if (!p) continue;
-      bool moved;
+      bool moved = false;
       {
         std::lock_guard<std::mutex> lock(mu_);
+        in_flight_.erase(targets[i].key);
+        if (!p) {
+          failing_.insert(targets[i].key);
+          continue;
+        }
+        failing_.erase(targets[i].key);
         auto it = latest_.find(targets[i].key);
         moved = it == latest_.end() || !same(it->second, *p);
         latest_[targets[i].key] = *p;
@@ -92,7 +126,7 @@ void ProgressPoller::poll_once() {
       if (moved && changed_) changed_(targets[i].key);
     }
   };
-  const std::size_t threads = std::min<std::size_t>(16, targets.size());
+  const std::size_t threads = std::min<std::size_t>(kThreadsPerRound, targets.size());
   std::vector<std::thread> pool;
   for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
@@ -109,6 +143,7 @@ std::optional<api::Progress> ProgressPoller::latest(const std::string& key) cons
 void ProgressPoller::forget(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   latest_.erase(key);
+  failing_.erase(key);
 }
 
 }  // namespace accel::op

@@ -4,18 +4,23 @@
 // `kubectl patch --subresource=status`, the way a kubelet reports them.
 //
 // Include it from exactly one translation unit of a test binary, then call
-// `install_control_plane(with_controllers)` at namespace scope.
+// `install_control_plane(with_controllers)` (or with ControlPlaneOptions) at namespace scope.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,6 +40,7 @@ namespace operator_test {
 using accel::Subprocess;
 using accel::SubprocessOptions;
 using accel::testing::ControlPlane;
+using accel::testing::ControlPlaneOptions;
 using accel::testing::eventually;
 using accel::testing::free_port;
 using accel::testing::now_rfc3339;
@@ -51,9 +57,9 @@ inline const kube::Resource kJobs{"accel.dev", "v1alpha1", "acceljobs", true, "A
 // garbage collector deletes what an AccelJob owns) and applies the CRD, once per test binary.
 class ControlPlaneEnvironment : public ::testing::Environment {
  public:
-  explicit ControlPlaneEnvironment(bool with_controllers) : with_controllers_(with_controllers) {}
+  explicit ControlPlaneEnvironment(ControlPlaneOptions options) : options_(options) {}
   void SetUp() override {
-    g_cp = new ControlPlane({.with_controllers = with_controllers_});
+    g_cp = new ControlPlane(options_);
     auto applied = g_cp->kubectl(
         {"apply", "--server-side", "-f", accel::testing::source_dir() + "/crds/acceljob.yaml"});
     ASSERT_TRUE(applied.status.success()) << applied.output;
@@ -70,11 +76,14 @@ class ControlPlaneEnvironment : public ::testing::Environment {
   }
 
  private:
-  bool with_controllers_;
+  ControlPlaneOptions options_;
 };
 
+inline const ::testing::Environment* install_control_plane(ControlPlaneOptions options) {
+  return ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment(options));
+}
 inline const ::testing::Environment* install_control_plane(bool with_controllers) {
-  return ::testing::AddGlobalTestEnvironment(new ControlPlaneEnvironment(with_controllers));
+  return install_control_plane(ControlPlaneOptions{.with_controllers = with_controllers});
 }
 
 // GET http://127.0.0.1:port/path (accel::testing::http_get: with `code`, any answer's body).
@@ -265,6 +274,80 @@ inline void run_gang(const std::string& ns, const std::string& job, int attempt,
   for (const auto& p : want) set_running(ns, p);
   ASSERT_TRUE(eventually([&] { return phase_of(ns, job) == "Running"; }))
       << get_job(ns, job).dump(2);
+}
+
+// Lists the namespace's job pods every 50 ms (own client) for the life of the object and
+// remembers the most pods seen at once for each (job, attempt), and the most attempts of one job
+// seen at once. List errors (the apiserver or etcd restarting) are skipped.
+class DuplicateWatch {
+ public:
+  explicit DuplicateWatch(std::string ns)
+      : ns_(std::move(ns)),
+        client_(kube::ClientConfig::from_kubeconfig(g_cp->kubeconfig())),
+        thread_([this] { run(); }) {}
+  ~DuplicateWatch() {
+    stop_ = true;
+    thread_.join();
+  }
+  DuplicateWatch(const DuplicateWatch&) = delete;
+  DuplicateWatch& operator=(const DuplicateWatch&) = delete;
+  // "job/attempt" → most pods seen at once.
+  std::map<std::string, int> most() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return most_;
+  }
+  // job → most distinct attempts seen at once (2 = two gangs existed together).
+  std::map<std::string, int> most_attempts() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return most_attempts_;
+  }
+  int lists() const { return lists_; }
+
+ private:
+  void run() {
+    while (!stop_) {
+      try {
+        kube::ListOptions lo;
+        lo.label_selector = "accel.dev/job-name";
+        std::map<std::string, int> now;
+        std::map<std::string, std::set<std::string>> attempts;
+        for (const auto& p : client_.list(kube::resources::pods(), ns_, lo).items) {
+          const auto& labels = p["metadata"]["labels"];
+          const std::string job = labels.value("accel.dev/job-name", "");
+          const std::string attempt = labels.value("accel.dev/attempt", "");
+          now[job + "/" + attempt]++;
+          attempts[job].insert(attempt);
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        for (const auto& [k, n] : now) most_[k] = std::max(most_[k], n);
+        for (const auto& [job, a] : attempts)
+          most_attempts_[job] = std::max(most_attempts_[job], static_cast<int>(a.size()));
+        ++lists_;
+      } catch (const std::exception&) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  std::string ns_;
+  kube::Client client_;
+  mutable std::mutex mu_;
+  std::map<std::string, int> most_;
+  std::map<std::string, int> most_attempts_;
+  std::atomic<int> lists_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Every (job, attempt) the watch saw had at most `nodes` pods at once.
+inline void expect_no_duplicates(const DuplicateWatch& watch,
+                                 const std::map<std::string, int>& nodes) {
+  EXPECT_GT(watch.lists(), 0);
+  for (const auto& [key, most] : watch.most()) {
+    std::string job = key.substr(0, key.find('/'));
+    ASSERT_TRUE(nodes.count(job)) << key;
+    EXPECT_LE(most, nodes.at(job)) << "duplicate pods: " << most << " pods of " << key
+                                   << " existed at once";
+  }
 }
 
 }  // namespace operator_test

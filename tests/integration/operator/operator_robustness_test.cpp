@@ -6,9 +6,9 @@
 // one is immediate, and tests move pods through their phases with `kubectl patch
 // --subresource=status`, as a kubelet would. Each test has its own namespace and operator.
 //
-// A watcher thread lists the namespace's pods throughout each test and records any moment at
-// which one (job, attempt) had more pods than the job has nodes: that is what a duplicate
-// create would look like.
+// A watcher thread (DuplicateWatch, operator_fixture.h) lists the namespace's pods throughout
+// each test and records any moment at which one (job, attempt) had more pods than the job has
+// nodes: that is what a duplicate create would look like.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -29,66 +29,6 @@ using namespace operator_test;
 
 // A control plane of its own (no controllers): restart_apiserver() would disturb other tests.
 const auto* const g_env = install_control_plane(/*with_controllers=*/false);
-
-// Lists the namespace's job pods every 50 ms (own client) for the life of the object and
-// remembers the most pods seen at once for each (job, attempt). List errors (the apiserver
-// restarting) are skipped.
-class DuplicateWatch {
- public:
-  explicit DuplicateWatch(std::string ns)
-      : ns_(std::move(ns)),
-        client_(kube::ClientConfig::from_kubeconfig(g_cp->kubeconfig())),
-        thread_([this] { run(); }) {}
-  ~DuplicateWatch() {
-    stop_ = true;
-    thread_.join();
-  }
-  // "job/attempt" → most pods seen at once.
-  std::map<std::string, int> most() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return most_;
-  }
-  int lists() const { return lists_; }
-
- private:
-  void run() {
-    while (!stop_) {
-      try {
-        kube::ListOptions lo;
-        lo.label_selector = "accel.dev/job-name";
-        std::map<std::string, int> now;
-        for (const auto& p : client_.list(kube::resources::pods(), ns_, lo).items) {
-          const auto& labels = p["metadata"]["labels"];
-          now[labels.value("accel.dev/job-name", "") + "/" +
-              labels.value("accel.dev/attempt", "")]++;
-        }
-        std::lock_guard<std::mutex> lock(mu_);
-        for (const auto& [k, n] : now) most_[k] = std::max(most_[k], n);
-        ++lists_;
-      } catch (const std::exception&) {
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  std::string ns_;
-  kube::Client client_;
-  mutable std::mutex mu_;
-  std::map<std::string, int> most_;
-  std::atomic<int> lists_{0};
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
-// Every (job, attempt) the watch saw had at most `nodes` pods at once.
-void expect_no_duplicates(const DuplicateWatch& watch, const std::map<std::string, int>& nodes) {
-  EXPECT_GT(watch.lists(), 0);
-  for (const auto& [key, most] : watch.most()) {
-    std::string job = key.substr(0, key.find('/'));
-    ASSERT_TRUE(nodes.count(job)) << key;
-    EXPECT_LE(most, nodes.at(job)) << "duplicate pods: " << most << " pods of " << key
-                                   << " existed at once";
-  }
-}
 
 // What this proves: after kube-apiserver restarts under the operator's open watches (same port,
 // same etcd), the SAME operator process (never restarted) sees changes made afterwards — a pod

@@ -134,5 +134,44 @@ TEST(ProgressPoller, AHungRankDoesNotHoldUpTheOthers) {
   EXPECT_EQ(order[0], "ns/ok") << "the healthy rank was read only after the hung one answered";
 }
 
+// Rounds do not wait for each other: while one rank hangs (far longer than the interval, and
+// with a timeout longer still), the poller's own thread keeps reading the healthy rank round
+// after round, and never asks the hung rank a second time while its first request is open. A
+// poller whose round waited for its slowest request would read the healthy rank once.
+TEST(ProgressPoller, AHungRankDoesNotDelayTheNextRoundsOfTheOthers) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> hung_asked{0};
+  Rank hung([&] {
+    ++hung_asked;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, 30s, [&] { return release; });
+    return json_body(R"({"step": 1})");
+  });
+  std::atomic<int> step{0};
+  Rank healthy([&] { return json_body("{\"step\": " + std::to_string(++step) + "}"); });
+  std::atomic<int> healthy_changes{0};
+  ProgressPoller poller(
+      [&] {
+        return std::vector<ProgressPoller::Target>{{"ns/hung", hung.url()},
+                                                   {"ns/ok", healthy.url()}};
+      },
+      [&](const std::string& key) {
+        if (key == "ns/ok") ++healthy_changes;
+      },
+      50ms, 30s);
+  poller.start();
+  for (int i = 0; i < 400 && healthy_changes < 5; ++i) std::this_thread::sleep_for(25ms);
+  EXPECT_GE(healthy_changes.load(), 5) << "the healthy rank waited for the hung one";
+  EXPECT_EQ(hung_asked.load(), 1) << "the hung rank was asked again while its request was open";
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  poller.stop();
+}
+
 }  // namespace
 }  // namespace accel::op

@@ -62,7 +62,8 @@ class JobController {
   bool synced() const;
   bool wait_for_sync(std::chrono::milliseconds timeout) const;
 
-  // Starts the workers (the leader only). Once.
+  // Starts the workers (the leader only). Once. Workers take no key before synced(): every
+  // reconcile sees the job's pods and services as listed, never an empty cache.
   void start_workers();
   // Stops handing out keys, lets in-flight reconciles finish, joins the workers, stops the
   // informers. Idempotent.

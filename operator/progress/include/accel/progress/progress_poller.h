@@ -1,17 +1,28 @@
 // progress_poller.h — reads rank 0's /progress of every running job, off the reconcile path.
 //
 // A reconcile must not wait on a pod's HTTP server: one slow or hung pod would hold a worker
-// and delay every job behind it. So one poller thread asks every target's /progress about every
-// `interval` (all requests in flight at once, each bounded by `timeout`), keeps the newest
-// document per job, and calls `changed(key)` when a job's progress moved, as an informer event
-// would; the reconcile then reads latest(key). The operator (operator/manager) and `accel run`
-// (operator/local) both use it.
+// and delay every job behind it. So the poller starts a round every `interval` that asks every
+// target's /progress (up to kThreadsPerRound requests at once, each bounded by `timeout` from
+// connect to the last byte: a hung, dripping or slow rank is given up on after it), keeps the
+// newest document per job, and calls `changed(key)` when a job's progress moved, as an informer
+// event would; the reconcile then reads latest(key). The operator (operator/manager) and
+// `accel run` (operator/local) both use it.
+//
+// Isolation between jobs: rounds start on time and do not wait for each other's stragglers; a
+// target still in flight is not asked again until its request ends; targets whose last request
+// failed are asked after the others. So a healthy job is read every `interval` (plus its own
+// answer's time) however many targets hang, and a hostile one costs one thread for at most
+// `timeout` per round it is asked in.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <atomic>
 #include <functional>
+#include <list>
 #include <map>
+#include <memory>
+#include <set>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -38,7 +49,8 @@ class ProgressPoller {
   using ChangedFn = std::function<void(const std::string& key)>;
   using FetchFn = std::function<std::optional<api::Progress>(const std::string& url)>;
 
-  // `targets` is asked at each round (from the poller's thread); `changed` is called from it.
+  // `targets` is asked at the start of each round and `changed` from the round's threads (rounds
+  // may overlap: both must be safe to call from more than one thread).
   // `fetch` defaults to fetch_progress with `timeout`.
   ProgressPoller(TargetsFn targets, ChangedFn changed, std::chrono::milliseconds interval,
                  std::chrono::milliseconds timeout, FetchFn fetch = {});
@@ -48,7 +60,11 @@ class ProgressPoller {
 
   void start();  // once
   void stop();   // joins the thread; idempotent
-  // One round now, on the calling thread (what the thread does every interval).
+  // Requests one round runs at once.
+  static constexpr std::size_t kThreadsPerRound = 16;
+
+  // One round now, on the calling thread (what the loop starts every interval); returns when
+  // its requests have ended. Skips targets in flight from another round.
   void poll_once();
 
   // The newest progress read for `key`, if any.
@@ -66,6 +82,13 @@ class ProgressPoller {
   std::condition_variable cv_;
   bool stop_ = false;
   std::map<std::string, api::Progress> latest_;
+  std::set<std::string> in_flight_;  // keys being asked now
+  std::set<std::string> failing_;    // keys whose last request failed
+  struct Round {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::list<Round> rounds_;  // started by loop(), joined by it
   std::thread thread_;
 };
 
