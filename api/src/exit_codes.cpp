@@ -35,6 +35,7 @@ std::string exit_reason(int code) {
     case 81: return "Stalled";
     case 82: return "Preempted";
     case 83: return "PreemptedNoCheckpoint";
+    case 84: return "CheckpointWriteFailed";
     default: break;
   }
   if (code > 128 && code < 256) return "Signal" + std::to_string(code - 128);
@@ -54,6 +55,9 @@ std::string describe_exit_code(int code) {
     case 83:
       return c + " (PreemptedNoCheckpoint: stopped by SIGTERM; the checkpoint did not complete "
                  "within the grace period, the previous one stands)";
+    case 84:
+      return c + " (CheckpointWriteFailed: a checkpoint could not be written, e.g. the disk is "
+                 "full; the previous one is intact)";
     default: break;
   }
   if (code > 128 && code < 256) {

@@ -70,6 +70,14 @@ class ApiServerCluster final : public Cluster {
       client_.create(kube::resources::pods(), job.metadata.namespace_, object);
       metrics_.pod_created();
     } catch (const kube::ConflictError&) {  // AlreadyExists
+    } catch (const kube::ApiError& e) {
+      // Refused (Pod Security admission, a ResourceQuota, a webhook): said where the job's
+      // owner looks, then retried with the reconcile's backoff (the cause may go away).
+      if (e.kind() == kube::ErrorKind::Forbidden || e.kind() == kube::ErrorKind::Invalid)
+        events_.record(object_, kube::EventType::Warning, "FailedCreatePod",
+                       "pod " + object["metadata"].value("name", std::string()) +
+                           " was refused: " + e.server_message());
+      throw;
     }
   }
   void delete_pod(const api::AccelJob& job, const std::string& name, bool force) override {

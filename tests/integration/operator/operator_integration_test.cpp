@@ -435,4 +435,63 @@ TEST(Operator, ReconcilesManyJobsAndReportsThroughput) {
   EXPECT_EQ(job_pods(ns, "t29").size(), 2u);
 }
 
+// ---- pod security ----
+
+// The namespace enforces the "restricted" Pod Security Standard through the API server's own
+// PodSecurity admission: the pods of a default job are admitted with the restricted settings;
+// a job that opts out of one (a capability beyond the standard) is refused, and the operator
+// says so in a Warning Event with the API server's reason instead of only in its own log.
+TEST(Operator, DefaultPodsAreAdmittedUnderTheRestrictedPodSecurityStandardAndAnOptOutIsReported) {
+  std::string ns = test_namespace();
+  auto label = g_cp->kubectl({"label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted",
+                              "pod-security.kubernetes.io/enforce-version=latest"});
+  ASSERT_TRUE(label.status.success()) << label.output;
+  Operator op = start_operator(ns);
+  kubectl_apply(ns, job_spec("safe", 2));
+  ASSERT_TRUE(eventually([&] { return pod_names(ns, "safe") == attempt_names("safe", 0, 2); }))
+      << op.log();
+  json pod = g_client->get(kube::resources::pods(), ns, "safe-a0-n0");
+  EXPECT_EQ(pod["spec"]["securityContext"]["runAsNonRoot"], true) << pod.dump(2);
+  EXPECT_EQ(pod["spec"]["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+  const json& c = pod["spec"]["containers"][0]["securityContext"];
+  EXPECT_EQ(c["allowPrivilegeEscalation"], false) << c.dump();
+  EXPECT_EQ(c["capabilities"]["drop"], json::array({"ALL"})) << c.dump();
+  bool scratch = false;
+  for (const auto& m : pod["spec"]["containers"][0]["volumeMounts"])
+    scratch = scratch || (m["name"] == "accel-scratch" && m["mountPath"] == "/tmp");
+  EXPECT_TRUE(scratch) << pod.dump(2);
+
+  json opted = job_spec("ptrace", 1);
+  opted["spec"]["template"] = {{"securityContext", {{"capabilities", {{"add", {"SYS_PTRACE"}}}}}}};
+  kubectl_apply(ns, opted);
+  auto refused = [&] {
+    auto ev = g_cp->kubectl({"get", "events", "-n", ns, "--field-selector",
+                             "involvedObject.name=ptrace", "-o", "json"});
+    if (!ev.status.success()) return std::string();
+    const json events = json::parse(ev.output);
+    for (const auto& e : events["items"])
+      if (e.value("type", "") == "Warning" && e.value("reason", "") == "FailedCreatePod")
+        return e.value("message", std::string());
+    return std::string();
+  };
+  ASSERT_TRUE(eventually([&] { return !refused().empty(); }))
+      << g_cp->kubectl({"get", "events", "-n", ns}).output << op.log();
+  EXPECT_NE(refused().find("violates PodSecurity \"restricted:latest\""), std::string::npos)
+      << refused();
+  EXPECT_NE(refused().find("SYS_PTRACE"), std::string::npos) << refused();
+  EXPECT_TRUE(job_pods(ns, "ptrace").empty());
+
+  // The same opt-out where the namespace allows it: the pod carries exactly what was asked.
+  auto relabel = g_cp->kubectl({"label", "--overwrite", "namespace", ns,
+                                "pod-security.kubernetes.io/enforce=privileged"});
+  ASSERT_TRUE(relabel.status.success()) << relabel.output;
+  ASSERT_TRUE(eventually([&] { return job_pods(ns, "ptrace").size() == 1u; },
+                         std::chrono::seconds(120)))
+      << op.log();
+  json p = g_client->get(kube::resources::pods(), ns, "ptrace-a0-n0");
+  EXPECT_EQ(p["spec"]["containers"][0]["securityContext"]["capabilities"],
+            json::parse(R"({"add": ["SYS_PTRACE"], "drop": ["ALL"]})"))
+      << p.dump(2);
+}
+
 }  // namespace

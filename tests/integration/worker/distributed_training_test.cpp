@@ -105,6 +105,53 @@ TEST(DistributedTraining, CrashDuringSaveLeavesThePreviousCheckpointLoadable) {
   EXPECT_EQ(names, (std::vector<std::string>{"checkpoint_00000008", "checkpoint_00000012"}));
 }
 
+// The disk fills up during a save: a file size limit (RLIMIT_FSIZE, set with util-linux's
+// prlimit on the launcher and inherited by every rank) above every small file of a checkpoint
+// but below the model's size makes the model file's write fail with EFBIG, as a full disk does
+// with ENOSPC. Every rank exits 84, rank 0's message names the file and the reason, nothing of
+// the failed save is left, and the previous checkpoint resumes to the uninterrupted result.
+TEST(DistributedTraining, AFullDiskDuringASaveExitsCheckpointWriteFailedAndKeepsThePreviousCheckpoint) {
+  namespace fs = std::filesystem;
+  auto ref = fresh_dir("disk-full-ref"), d = fresh_dir("disk-full");
+  const std::vector<std::string> flags{"--num_processes", "2", "--main_process_port", "0",
+                                       "--checkpoint_every_steps", "4"};
+  auto base = launch(ref, flags, kMlp, {"--steps", "16", "--save-params", ref + "/p.bin"});
+  ASSERT_TRUE(base.status.success()) << base.output;
+
+  auto first = launch(d, flags, kMlp, {"--steps", "8"});
+  ASSERT_TRUE(first.status.success()) << first.output;
+  const std::string ck8 = d + "/checkpoints/checkpoint_00000008";
+  const auto model = fs::file_size(ck8 + "/model.pt"), rng = fs::file_size(ck8 + "/rank_00001/rng.pt");
+  ASSERT_GT(model, rng + 2);
+  const auto limit = (model + rng) / 2;
+
+  std::vector<std::string> argv{"prlimit", "--fsize=" + std::to_string(limit), "--", ACCEL_CLI,
+                                "launch"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.insert(argv.end(), {"--", kMlp, "--steps", "16"});
+  auto full = run_command(argv, std::chrono::seconds(300),
+                          {{"ACCEL_PROJECT_DIR", d},
+                           {"ACCEL_CONFIG_FILE", d + "/no-config-file.yaml"},
+                           {"OMP_NUM_THREADS", "1"}});
+  EXPECT_EQ(full.status.code(), 84) << full.output;
+  EXPECT_NE(full.output.find("resumed from"), std::string::npos) << full.output;
+  EXPECT_NE(full.output.find("cannot write " + d + "/checkpoints/checkpoint_00000012.tmp/model.pt.part: "
+                             "File too large"),
+            std::string::npos)
+      << full.output;
+  EXPECT_NE(full.output.find("another rank could not write its part"), std::string::npos)
+      << "rank 1 did not give up with rank 0:\n" << full.output;
+  EXPECT_NE(full.output.find("the previous checkpoint " + ck8 + " is intact"), std::string::npos)
+      << full.output;
+  EXPECT_FALSE(fs::exists(d + "/checkpoints/checkpoint_00000012")) << full.output;
+  EXPECT_FALSE(fs::exists(d + "/checkpoints/checkpoint_00000012.tmp")) << "the partial save is left";
+
+  auto resumed = launch(d, flags, kMlp, {"--steps", "16", "--save-params", d + "/p.bin"});
+  ASSERT_TRUE(resumed.status.success()) << resumed.output;
+  EXPECT_NE(resumed.output.find("step 8,"), std::string::npos) << resumed.output;
+  EXPECT_EQ(max_rel_diff(read_floats(d + "/p.bin"), read_floats(ref + "/p.bin")), 0.0);
+}
+
 TEST(DistributedTraining, HungRankMakesTheOthersExitWithCollectiveTimeout) {
   auto d = fresh_dir("hang");
   // pg timeout 5 s; no stall watchdog. The command's own limit is timeout + margin.

@@ -3,10 +3,12 @@
 // state is checkpoint_state.cpp; what differs between the CPU and CUDA builds is gpu.h.
 #include "accel/accelerator.h"
 
+#include <csignal>
 #include <ATen/autocast_mode.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/torch.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 
@@ -52,9 +54,25 @@ void Accelerator::Impl::barrier(const char* what) {
   });
 }
 
+bool Accelerator::Impl::all_ranks(const char* what, bool mine) {
+  if (!distributed()) return mine;
+  auto t = torch::tensor({mine ? 1 : 0}, torch::kInt32);
+  std::vector<at::Tensor> v{t};
+  c10d::AllreduceOptions o;
+  o.reduceOp = c10d::ReduceOp::MIN;
+  collective(what, [&] {
+    dist.control->allreduce(v, o)->wait();
+    return 0;
+  });
+  return t.item<int32_t>() == 1;
+}
+
 // ------------------------------------------------------------------------------------------
 
 Accelerator::Accelerator(const AcceleratorOptions& options) : impl_(std::make_unique<Impl>()) {
+  // A file size limit (RLIMIT_FSIZE) then fails the write with EFBIG, which a checkpoint save
+  // reports with its path (CheckpointWriteError, exit 84), instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   auto& m = *impl_;
   // Everything from the environment comes through the configuration: the keys, who this rank
   // is, the tracker settings and the few other variables libaccel honours (config.h).

@@ -90,6 +90,9 @@ struct Accelerator::Impl {
 
   bool distributed() const { return with_group; }
   void barrier(const char* what);
+  // Whether `mine` holds on every rank (an all-reduced MIN; on one process, `mine`). A
+  // collective: every rank calls it at the same point.
+  bool all_ranks(const char* what, bool mine);
   // Whether every rank stops after this step: the all-reduced vote of the previous step
   // (asynchronous, so it costs the step nothing), or this rank's own signal on one process.
   bool stop_agreed();
@@ -106,6 +109,11 @@ struct Accelerator::Impl {
 
   // checkpoint_state.cpp
   std::string save();
+  // save()'s parts: this rank's files (rank 0 also the model, optimizer, scaler and custom
+  // state) into the unfinished folder `tmp`, then (rank 0) the manifest and COMPLETE marker.
+  // Throw with the path and the reason when a write fails.
+  void write_checkpoint_files(const std::string& tmp);
+  void write_manifest(const std::string& tmp, int64_t index);
   bool load(const std::string& path);
 };
 

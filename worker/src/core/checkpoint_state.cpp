@@ -5,7 +5,12 @@
 #include <ATen/Context.h>
 #include <torch/serialize.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -15,6 +20,7 @@
 
 #include "accelerator_impl.h"
 #include "checkpoint_io.h"
+#include "accel/checkpoint_write_error.h"
 
 namespace accel {
 
@@ -22,11 +28,40 @@ namespace accel {
 
 namespace {
 
+// Writes the archive to path + ".part" through a file descriptor of our own, then renames it.
+// LibTorch's writer throws from its destructor (std::terminate) when a write of its own fails,
+// so it never sees one: a failed write is remembered, the rest of the archive is discarded, and
+// the error is thrown here with the file and the reason (ENOSPC, EFBIG, EDQUOT, ...).
 void save_archive(torch::serialize::OutputArchive& a, const std::string& path) {
-  a.save_to(path + ".part");
-  fsync_path(path + ".part");
-  if (std::rename((path + ".part").c_str(), path.c_str()) != 0)
-    throw std::runtime_error("rename failed for " + path);
+  const std::string part = path + ".part";
+  const int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot write " + part + ": " + std::strerror(errno));
+  int error = 0;
+  a.save_to([&](const void* data, size_t n) -> size_t {
+    for (size_t off = 0; error == 0 && off < n;) {
+      const ssize_t w = ::write(fd, static_cast<const char*>(data) + off, n - off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) error = errno;
+      else off += static_cast<size_t>(w);
+    }
+    return n;
+  });
+  if (error == 0 && ::fsync(fd) != 0) error = errno;
+  if (::close(fd) != 0 && error == 0) error = errno;
+  if (error != 0) throw std::runtime_error("cannot write " + part + ": " + std::strerror(error));
+  if (std::rename(part.c_str(), path.c_str()) != 0)
+    throw std::runtime_error("rename failed for " + path + ": " + std::strerror(errno));
+}
+
+// Runs `write`; returns what went wrong ("" = nothing).
+template <typename F>
+std::string attempt(F&& write) {
+  try {
+    write();
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
 }
 
 std::string rank_dir(const std::string& ckpt, int rank) {
@@ -37,21 +72,7 @@ std::string rank_dir(const std::string& ckpt, int rank) {
 
 }  // namespace
 
-std::string Accelerator::Impl::save() {
-  if (!model) throw std::logic_error("Accelerator::save_state before prepare");
-  const auto t0 = std::chrono::steady_clock::now();
-  const std::string dir = config.checkpoint_dir();
-  const std::string tmp = checkpoint_tmp_path(dir, completed_steps);
-  const std::string final_path = checkpoint_path(dir, completed_steps);
-  const int64_t index = save_index + 1;
-  ActivityScope saving(this, "checkpointing");
-  barrier("save_state (enter)");
-  if (id.rank == 0) {
-    make_dirs(dir);
-    remove_all(tmp);
-    make_dirs(tmp);
-  }
-  barrier("save_state (prepare folder)");
+void Accelerator::Impl::write_checkpoint_files(const std::string& tmp) {
   make_dirs(rank_dir(tmp, id.rank));
   if (id.rank == 0) {
     torch::serialize::OutputArchive ma;
@@ -87,31 +108,68 @@ std::string Accelerator::Impl::save() {
     write_file_atomic(rank_dir(tmp, id.rank) + "/state.json", rs.dump(2));
     fsync_path(rank_dir(tmp, id.rank));
   }
-  barrier("save_state (files written)");
-  if (id.rank == 0) {
-    nlohmann::json meta{
-        {"format", 2},
-        {"step", completed_steps},
-        {"scheduler_steps", scheduler_steps},
-        {"save_index", index},
-        {"epoch", epoch},
-        {"batch_in_epoch", batch_in_epoch + (in_scope ? 1 : 0)},
-        {"world_size", id.world_size},
-        {"mixed_precision", config.mixed_precision()},
-        {"gradient_accumulation_steps", accumulation},
-        {"time", static_cast<int64_t>(std::time(nullptr))},
-    };
-    // Sizes of what rank 0 wrote, so that resume can tell a truncated file before reading it.
-    nlohmann::json files = nlohmann::json::object();
-    for (const auto& e : std::filesystem::directory_iterator(tmp))
-      if (e.is_regular_file()) files[e.path().filename().string()] = e.file_size();
-    meta["files"] = files;
-    write_file_atomic(tmp + "/meta.json", meta.dump(2));
-    write_file_atomic(tmp + "/COMPLETE", std::to_string(completed_steps) + "\n");
-    commit_checkpoint(tmp, final_path);
-    prune_checkpoints(dir, config.checkpoint_keep());
-  }
-  barrier("save_state (committed)");
+}
+
+void Accelerator::Impl::write_manifest(const std::string& tmp, int64_t index) {
+  nlohmann::json meta{
+      {"format", 2},
+      {"step", completed_steps},
+      {"scheduler_steps", scheduler_steps},
+      {"save_index", index},
+      {"epoch", epoch},
+      {"batch_in_epoch", batch_in_epoch + (in_scope ? 1 : 0)},
+      {"world_size", id.world_size},
+      {"mixed_precision", config.mixed_precision()},
+      {"gradient_accumulation_steps", accumulation},
+      {"time", static_cast<int64_t>(std::time(nullptr))},
+  };
+  // Sizes of what rank 0 wrote, so that resume can tell a truncated file before reading it.
+  nlohmann::json files = nlohmann::json::object();
+  for (const auto& e : std::filesystem::directory_iterator(tmp))
+    if (e.is_regular_file()) files[e.path().filename().string()] = e.file_size();
+  meta["files"] = files;
+  write_file_atomic(tmp + "/meta.json", meta.dump(2));
+  write_file_atomic(tmp + "/COMPLETE", std::to_string(completed_steps) + "\n");
+}
+
+std::string Accelerator::Impl::save() {
+  if (!model) throw std::logic_error("Accelerator::save_state before prepare");
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string dir = config.checkpoint_dir();
+  const std::string tmp = checkpoint_tmp_path(dir, completed_steps);
+  const std::string final_path = checkpoint_path(dir, completed_steps);
+  const int64_t index = save_index + 1;
+  ActivityScope saving(this, "checkpointing");
+  barrier("save_state (enter)");
+  // A write that fails (a full disk, a quota or file size limit, a folder not writable) is
+  // voted on at each of the three points where the ranks would otherwise wait for each other,
+  // so no rank waits for a peer that gave up; the partial save is removed and the previous
+  // checkpoint stays the newest.
+  std::string failed;
+  auto vote = [&](const char* what) {
+    if (all_ranks(what, failed.empty())) return;
+    if (id.rank == 0) attempt([&] { remove_all(tmp); });
+    const auto previous = latest_checkpoint(dir);
+    throw CheckpointWriteError(
+        "checkpoint of step " + std::to_string(completed_steps) + " not written: " +
+        (failed.empty() ? "another rank could not write its part" : failed) + "; " +
+        (previous ? "the previous checkpoint " + previous->path + " is intact"
+                  : std::string("there is no previous checkpoint")));
+  };
+  if (id.rank == 0) failed = attempt([&] {
+      make_dirs(dir);
+      remove_all(tmp);
+      make_dirs(tmp);
+    });
+  vote("save_state (prepare folder)");
+  failed = attempt([&] { write_checkpoint_files(tmp); });
+  vote("save_state (files written)");
+  if (id.rank == 0) failed = attempt([&] {
+      write_manifest(tmp, index);
+      commit_checkpoint(tmp, final_path);
+    });
+  vote("save_state (committed)");
+  if (id.rank == 0) prune_checkpoints(dir, config.checkpoint_keep());
   save_index = index;
   last_saved_step = completed_steps;
   hooks->on_checkpoint(
@@ -237,19 +295,7 @@ bool Accelerator::Impl::load(const std::string& path) {
         why = e.what();
         loaded.reset();
       }
-      int usable = loaded ? 1 : 0;
-      if (distributed()) {
-        auto t = torch::tensor({usable}, torch::kInt32);
-        std::vector<at::Tensor> v{t};
-        c10d::AllreduceOptions o;
-        o.reduceOp = c10d::ReduceOp::MIN;
-        collective("resume (checkpoint check)", [&] {
-          dist.control->allreduce(v, o)->wait();
-          return 0;
-        });
-        usable = t.item<int32_t>();
-      }
-      if (usable) {
+      if (all_ranks("resume (checkpoint check)", loaded.has_value())) {
         p = it->path;
         break;
       }

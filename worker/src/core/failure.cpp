@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "accel/api/exit_codes.h"
+#include "accel/checkpoint_write_error.h"
 #include "accel/config/config_error.h"
 #include "accel/preempted.h"
 #include "process_group.h"
@@ -23,6 +24,8 @@ Failure classify_failure(std::exception_ptr error) {
     return {code(ExitCode::Preempted), "preempted", e.what()};
   } catch (const ConfigError& e) {
     return {code(ExitCode::ConfigError), "configuration error", e.what()};
+  } catch (const CheckpointWriteError& e) {
+    return {code(ExitCode::CheckpointWriteFailed), "checkpoint not written", e.what()};
   } catch (const RendezvousTimeout& e) {
     return {code(ExitCode::RendezvousTimeout), "rendezvous timeout", e.what()};
   } catch (const CollectiveTimeout& e) {

@@ -15,7 +15,7 @@ struct Failure {
   std::string message;  // what() of the exception
 };
 
-// ConfigError → 78; RendezvousTimeout → 79; CollectiveTimeout, c10::DistError (its
+// ConfigError → 78; CheckpointWriteError → 84; RendezvousTimeout → 79; CollectiveTimeout, c10::DistError (its
 // DistBackendError, DistNetworkError, DistStoreError: an NCCL error or timeout, a peer gone,
 // the store unreachable) and errors whose text says a collective timed out or was aborted →
 // 80; anything else → 1 (TrainingError). A null pointer is a TrainingError with no message.

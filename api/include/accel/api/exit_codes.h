@@ -21,6 +21,8 @@ enum class ExitCode : int {
   Stalled = 81,             // watchdog: no step completed within the stall timeout
   Preempted = 82,           // SIGTERM: the last step completed and was checkpointed
   PreemptedNoCheckpoint = 83,  // SIGTERM: the checkpoint could not complete within the grace
+  CheckpointWriteFailed = 84,  // a checkpoint could not be written (disk full, file size
+                               // limit, not writable); the previous one is intact
   SignalBase = 128,         // 128 + N: killed by signal N (137 = SIGKILL, e.g. OOM-killed)
 };
 
