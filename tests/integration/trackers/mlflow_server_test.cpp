@@ -4,9 +4,11 @@
 #include <signal.h>
 
 #include <cmath>
+#include <iostream>
 #include <memory>
 
 #include "accel/tracking.h"
+#include "faulty_front.h"
 #include "reader_env.h"
 
 using namespace accel;
@@ -232,4 +234,58 @@ TEST_F(MlflowServerTest, AnOverflowDuringAnOutageIsReportedExactly) {
   ASSERT_EQ(loss.size(), 60u);
   for (int i = 0; i < 10; ++i) EXPECT_EQ(loss[i][0].get<int>(), i);
   for (int i = 0; i < 50; ++i) EXPECT_EQ(loss[10 + i][0].get<int>(), 160 + i);  // the newest kept
+}
+
+// The tracking server answers 500 for a while, then accepts requests and never answers (a
+// hung server or load balancer), then comes back (a FaultyFront before the real server: the
+// same URI throughout). log() returns at once in every phase, also while a request is held
+// unanswered on the delivery thread, and once the server is back every entry arrives exactly
+// once: nothing is lost within the documented buffer (HubOptions::queue_capacity).
+TEST_F(MlflowServerTest, ServerErrorsAndAHungServerNeverHoldUpLoggingAndEveryEntryArrivesAfter) {
+  ASSERT_NE(server_, nullptr) << setup_error_;
+  MlflowServer& server = *server_;
+  const int upstream = std::stoi(server.uri().substr(server.uri().rfind(':') + 1));
+  FaultyFront front(upstream, FaultyFront::Mode::Error500);
+  HubOptions o;
+  o.initial_backoff = 50ms;
+  o.max_backoff = 300ms;
+  o.finish_deadline = kFinishDeadline;
+  o.warn = [](const std::string&) {};
+  auto settings = mlflow_settings(dir(), front.uri(), "hostile-run");
+  settings.per_tracker["mlflow"]["timeout_seconds"] = "1";
+  TrackerHub hub(make_trackers({"mlflow"}, settings), true, o);
+  hub.start("accel-it", {});
+  auto log_range = [&](int from, int to) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = from; i < to; ++i) hub.log({{"loss", value_at(i)}}, i);
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() /
+           (to - from);
+  };
+  const double us_500 = log_range(0, 200);
+  ASSERT_TRUE(eventually([&] { return front.answered_500() >= 3; }, 60s));
+  EXPECT_EQ(hub.report()[0].delivered, 0u);
+
+  front.set_mode(FaultyFront::Mode::Hang);
+  ASSERT_TRUE(eventually([&] { return front.hung_now() >= 1; }, 60s));
+  const double us_hung = log_range(200, 400);
+  EXPECT_GE(front.hung_now(), 1) << "log() returned only after the held request ended";
+  EXPECT_EQ(hub.report()[0].delivered, 0u);
+
+  front.set_mode(FaultyFront::Mode::Forward);
+  const double us_ok = log_range(400, 600);
+  auto rep = hub.finish(true)[0];
+  std::cout << "[ measure ] hub.log() per entry: " << us_500 << " us while the server answers 500, "
+            << us_hung << " us while it hangs, " << us_ok << " us once it is back ("
+            << front.answered_500() << " requests answered 500, " << front.hung_total()
+            << " held unanswered, " << rep.failures << " failed attempts)\n";
+  EXPECT_EQ(rep.logged, 600u);
+  EXPECT_EQ(rep.delivered, 600u) << rep.error;
+  EXPECT_EQ(rep.dropped, 0u);
+  EXPECT_GE(rep.failures, 3u);
+  EXPECT_TRUE(rep.finished);
+  auto out = last_json(run_reader("read_mlflow.py", {server.uri(), "accel-it", "hostile-run"}));
+  auto& loss = out["metrics"]["loss"];
+  ASSERT_EQ(loss.size(), 600u);  // every step exactly once
+  for (int i = 0; i < 600; ++i) EXPECT_EQ(loss[i][0].get<int>(), i);
+  EXPECT_EQ(out["status"], "FINISHED");
 }
