@@ -16,6 +16,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <random>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -173,6 +174,46 @@ std::vector<std::int64_t> logged_steps(const std::string& log) {
   for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator();
        ++it)
     out.push_back(std::stoll((*it)[1]));
+  return out;
+}
+
+// Standard base64 (RFC 4648, padded): how the API serves a Secret's data.
+std::string base64(const std::string& in) {
+  static const char* const kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v =
+        (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
+    for (int s : {18, 12, 6, 0}) out += kAlphabet[(v >> s) & 63];
+  }
+  if (i + 1 == in.size()) {
+    const unsigned v = (unsigned char)in[i] << 16;
+    out += std::string{kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    const unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
+    out += std::string{kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63],
+                       kAlphabet[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// "accel-canary-" and 24 random hex characters: a value nothing else could produce.
+std::string canary() {
+  std::random_device rd;
+  std::ostringstream out;
+  out << "accel-canary-" << std::hex;
+  for (int i = 0; i < 24; ++i) out << (rd() & 15);
+  return out.str();
+}
+
+// The NAME=VALUE entries of process `pid`'s initial environment (/proc/PID/environ).
+std::set<std::string> environ_of(pid_t pid) {
+  const std::string raw = read_file("/proc/" + std::to_string(pid) + "/environ");
+  std::set<std::string> out;
+  std::istringstream in(raw);
+  for (std::string entry; std::getline(in, entry, '\0');) out.insert(entry);
   return out;
 }
 
@@ -601,6 +642,221 @@ TEST_F(GptJobE2e, PrometheusScrapesWorkersAndOperatorThenDeletingTheJobRemovesPo
   EXPECT_FALSE(g_agent->pid_of(kJobNs, p1));
   EXPECT_NE(g_agent->log_of(kJobNs, p0).find("[accel]"), std::string::npos);
   EXPECT_TRUE(eventually([&] { return phase_of(job) == "<gone>"; }, std::chrono::seconds(30)));
+}
+
+// A secret handed to a job (spec.env valueFrom.secretKeyRef, and a tracker's secretRef that the
+// operator turns into WANDB_API_KEY) reaches the training processes and no output of the run:
+// the operator's and every pod's log, the agent's and the control plane's logs, Events, the
+// AccelJob with its status, the objects the operator made (pods hold only the secretKeyRef),
+// the workers' /metrics and /progress and the operator's /metrics, every series Prometheus
+// stored, and every file the run left (tracker outputs, checkpoints, pod folders). The Secret
+// is created through the API, so no file of the test itself holds its values.
+TEST_F(GptJobE2e, ASecretPlantedThroughSecretKeyRefAppearsInNoLogEventStatusOrMetric) {
+  const std::string job = "gpt-secret", secret = "gpt-secret-credentials";
+  const std::int64_t kSteps = 150;
+  const std::string hf_token = canary(), wandb_key = canary();
+  const kube::Resource secrets{"", "v1", "secrets", true, "Secret"};
+  g_client->create(secrets, kJobNs,
+                   {{"apiVersion", "v1"},
+                    {"kind", "Secret"},
+                    {"metadata", {{"name", secret}, {"namespace", kJobNs}}},
+                    {"type", "Opaque"},
+                    {"data", {{"hf-token", base64(hf_token)}, {"wandb-key", base64(wandb_key)}}}});
+  // What must appear nowhere: each value as it is, and as the API serves it.
+  const std::map<std::string, std::string> needles = {
+      {"HF_TOKEN's value", hf_token},
+      {"HF_TOKEN's value in base64", base64(hf_token)},
+      {"WANDB_API_KEY's value", wandb_key},
+      {"WANDB_API_KEY's value in base64", base64(wandb_key)}};
+  std::size_t outputs = 0, bytes = 0;
+  auto expect_clean = [&](const std::string& where, const std::string& text) {
+    ++outputs;
+    bytes += text.size();
+    for (const auto& [what, needle] : needles)
+      if (auto at = text.find(needle); at != std::string::npos)
+        ADD_FAILURE() << what << " leaked into " << where << " (byte " << at << "): ..."
+                      << text.substr(at < 120 ? 0 : at - 120, needle.size() + 240) << "...";
+  };
+
+  // Prometheus, as the PrometheusScrapes test runs it: the operator, then the workers once
+  // their pod IPs are known.
+  const std::string d = g_dir + "/prometheus-" + job;
+  fs::create_directories(d);
+  const std::string op =
+      g_agent->ip_of(kOperatorNs, g_operator_pod) + ":" + std::to_string(g_operator_metrics_port);
+  std::ofstream(d + "/workers.json") << "[]";
+  std::ostringstream cfg;
+  cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+      << "scrape_configs:\n"
+      << "  - job_name: accel-operator\n    static_configs:\n      - targets: ['" << op << "']\n"
+      << "  - job_name: accel-workers\n    file_sd_configs:\n      - files: ['" << d
+      << "/workers.json']\n        refresh_interval: 1s\n";
+  Prometheus prometheus(d, cfg.str(), {g_worker_metrics_port});
+  const auto run_start = std::chrono::system_clock::now();
+
+  json spec = gpt_job(job, kSteps, {}, {{"maxRestarts", 0}}, 50);
+  spec["spec"]["env"].push_back(
+      {{"name", "HF_TOKEN"},
+       {"valueFrom", {{"secretKeyRef", {{"name", secret}, {"key", "hf-token"}}}}}});
+  spec["spec"]["trackers"].push_back({{"type", "wandb"},
+                                      {"settings", {{"mode", "offline"}}},
+                                      {"secretRef", {{"name", secret}, {"key", "wandb-key"}}}});
+  kubectl_apply(spec);
+  const std::string p0 = job + "-a0-n0", p1 = job + "-a0-n1";
+  ASSERT_TRUE(eventually([&] { return pod_running(kJobNs, p0) && pod_running(kJobNs, p1); },
+                         std::chrono::seconds(90)))
+      << diagnostics();
+
+  // The values reached the training programs: each rank's accel-train-gpt (its launcher's child)
+  // has both in its environment. Without this the test would pass for a secret never delivered.
+  for (const std::string& pod : {p0, p1}) {
+    std::set<std::string> env;
+    ASSERT_TRUE(eventually(
+        [&] {
+          auto launcher = g_agent->pid_of(kJobNs, pod);
+          if (!launcher) return false;
+          for (pid_t kid : children_of(*launcher))
+            if (read_file("/proc/" + std::to_string(kid) + "/cmdline").find("accel-train-gpt") !=
+                std::string::npos) {
+              env = environ_of(kid);
+              return !env.empty();
+            }
+          return false;
+        },
+        std::chrono::seconds(60)))
+        << pod << "'s trainer never ran\n"
+        << diagnostics();
+    EXPECT_TRUE(env.count("HF_TOKEN=" + hf_token)) << pod << "'s trainer lacks HF_TOKEN";
+    EXPECT_TRUE(env.count("WANDB_API_KEY=" + wandb_key)) << pod << "'s trainer lacks WANDB_API_KEY";
+  }
+
+  // While it trains: each rank's /metrics and /progress and the operator's /metrics, directly.
+  const std::string port = std::to_string(g_worker_metrics_port);
+  const std::map<std::string, std::string> endpoints = {
+      {p0 + " /metrics", "http://" + g_agent->ip_of(kJobNs, p0) + ":" + port + "/metrics"},
+      {p0 + " /progress", "http://" + g_agent->ip_of(kJobNs, p0) + ":" + port + "/progress"},
+      {p1 + " /metrics", "http://" + g_agent->ip_of(kJobNs, p1) + ":" + port + "/metrics"},
+      {p1 + " /progress", "http://" + g_agent->ip_of(kJobNs, p1) + ":" + port + "/progress"},
+      {"operator /metrics (job running)", "http://" + op + "/metrics"}};
+  std::map<std::string, std::string> scraped;
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (const auto& [what, url] : endpoints)
+          if (std::string body = http_get(url); !body.empty()) scraped[what] = body;
+        return scraped.size() == endpoints.size() &&
+               scraped[p0 + " /metrics"].find("accel_train_steps_total") != std::string::npos &&
+               scraped[p1 + " /metrics"].find("accel_train_steps_total") != std::string::npos;
+      },
+      std::chrono::seconds(60)))
+      << "not every endpoint answered while the job ran\n"
+      << diagnostics();
+  {
+    json targets = json::array(
+        {{{"targets",
+           {g_agent->ip_of(kJobNs, p0) + ":" + port, g_agent->ip_of(kJobNs, p1) + ":" + port}}}});
+    std::ofstream(d + "/workers.json.tmp") << targets.dump();
+    fs::rename(d + "/workers.json.tmp", d + "/workers.json");
+  }
+  EXPECT_TRUE(eventually(
+      [&] {
+        const json r = prometheus.query(
+            "accel_train_steps_total{job=\"accel-workers\","
+            "exported_job=\"" +
+            job + "\"}");
+        return !r.is_discarded() && r.contains("data") && r["data"]["result"].size() == 2;
+      },
+      std::chrono::seconds(60)))
+      << "Prometheus never scraped both ranks\n"
+      << prometheus.log();
+
+  ASSERT_TRUE(eventually([&] { return phase_of(job) == "Succeeded"; }, std::chrono::seconds(180)))
+      << diagnostics();
+  scraped["operator /metrics (job done)"] = http_get("http://" + op + "/metrics");
+  for (const auto& [what, body] : scraped) expect_clean(what, body);
+
+  // Every series Prometheus stored over the run (label values are where a string could go).
+  const std::string prom = "http://127.0.0.1:" + std::to_string(prometheus.port());
+  const std::string all = "match%5B%5D=%7B__name__%3D~%22.%2B%22%7D";
+  const std::string series = http_get(
+      prom + "/api/v1/series?" + all + "&start=" +
+      std::to_string(
+          std::chrono::duration_cast<std::chrono::seconds>(run_start.time_since_epoch()).count() -
+          60));
+  EXPECT_NE(series.find("\"exported_job\":\"" + job + "\""), std::string::npos)
+      << "Prometheus holds no series of the job\n"
+      << series.substr(0, 2000);
+  expect_clean("Prometheus /api/v1/series", series);
+  const std::string federated = http_get(prom + "/federate?" + all);
+  EXPECT_NE(federated.find("accel_operator_"), std::string::npos) << federated.substr(0, 2000);
+  expect_clean("Prometheus /federate", federated);
+
+  // Logs: the operator's, and every pod's of every attempt.
+  const std::string op_log = g_agent->log_of(kOperatorNs, g_operator_pod);
+  EXPECT_NE(op_log.find("accel-operator info:"), std::string::npos) << op_log;
+  expect_clean("the operator's log (" + g_agent->log_path(kOperatorNs, g_operator_pod) + ")",
+               op_log);
+  std::set<std::string> pods{p0, p1};
+  for (const auto& p : job_pods(job)) pods.insert(p["metadata"]["name"].get<std::string>());
+  for (const auto& pod : pods) {
+    const std::string log = g_agent->log_of(kJobNs, pod);
+    if (pod == p0) {
+      EXPECT_NE(log.find("done: " + std::to_string(kSteps) + " steps"), std::string::npos) << log;
+    }
+    expect_clean("pod " + pod + "'s log (" + g_agent->log_path(kJobNs, pod) + ")", log);
+  }
+
+  // The API: Events, the AccelJob and its status, and the objects the operator made.
+  auto kubectl_clean = [&](std::vector<std::string> args) {
+    auto r = g_cp->kubectl(args);
+    std::string what = "kubectl";
+    for (const auto& a : args) what += " " + a;
+    EXPECT_TRUE(r.status.success()) << what << "\n" << r.output;
+    expect_clean(what, r.output);
+    return r.output;
+  };
+  kubectl_clean({"get", "events", "-A", "-o", "json"});
+  const json aj = json::parse(kubectl_clean({"get", "acceljob", "-n", kJobNs, job, "-o", "json"}));
+  EXPECT_EQ(aj.value("/status/phase"_json_pointer, std::string()), "Succeeded");
+  kubectl_clean({"describe", "acceljob", "-n", kJobNs, job});
+  kubectl_clean({"get", "services,configmaps,endpoints", "-n", kJobNs, "-o", "json"});
+  const json pod_list = json::parse(kubectl_clean(
+      {"get", "pods", "-n", kJobNs, "-l", "accel.dev/job-name=" + job, "-o", "json"}));
+  ASSERT_EQ(pod_list["items"].size(), 2u) << pod_list.dump(2);
+  // Each pod names the Secret's keys and holds no value for them.
+  for (const auto& p : pod_list["items"]) {
+    std::map<std::string, json> env;
+    for (const auto& e : p["spec"]["containers"][0].value("env", json::array()))
+      env[e.value("name", "")] = e;
+    for (const auto& [name, key] : std::map<std::string, std::string>{
+             {"HF_TOKEN", "hf-token"}, {"WANDB_API_KEY", "wandb-key"}}) {
+      ASSERT_TRUE(env.count(name)) << p["metadata"]["name"] << " has no " << name;
+      EXPECT_FALSE(env[name].contains("value")) << env[name].dump();
+      EXPECT_EQ(env[name].value("/valueFrom/secretKeyRef"_json_pointer, json()),
+                (json{{"name", secret}, {"key", key}}))
+          << env[name].dump();
+    }
+  }
+
+  // Every file the run left: pod folders and logs, the agent's log, tracker outputs,
+  // checkpoints, Prometheus' TSDB, the control plane's component logs (etcd's data, where the
+  // Secret itself lives, is not an output).
+  std::size_t files = 0, wandb_files = 0;
+  for (const std::string& root : {g_dir, g_cp->dir() + "/logs"}) {
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(root, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_symlink() || !it->is_regular_file()) continue;
+      const std::string path = it->path().string();
+      ++files;
+      if (path.find("/jobs/" + job + "/") != std::string::npos && path.size() > 6 &&
+          path.compare(path.size() - 6, 6, ".wandb") == 0)
+        ++wandb_files;
+      expect_clean(path, read_file(path));
+    }
+  }
+  EXPECT_GT(wandb_files, 0u) << "the wandb tracker wrote no run under " << g_dir << "/jobs/" << job;
+  std::cerr << "[measured] secret canaries searched in " << outputs << " outputs (" << files
+            << " files), " << bytes << " bytes" << std::endl;
 }
 
 }  // namespace
