@@ -1,5 +1,6 @@
 #include "checkpoint_manifest.h"
 
+#include <climits>
 #include <filesystem>
 #include <stdexcept>
 #include <system_error>
@@ -31,13 +32,30 @@ void check_manifest_files(const nlohmann::json& meta, const std::string& dir) {
     }
 }
 
+namespace {
+
+// An integer field, 0 when absent. Anything else throws: nlohmann's value() would throw its own
+// type_error for a string, and convert a double past int64 with undefined behaviour.
+int64_t integer_field(const nlohmann::json& meta, const char* key) {
+  const auto it = meta.find(key);
+  if (it == meta.end()) return 0;
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+    throw std::runtime_error(std::string("meta.json: '") + key + "' is too large");
+  if (!it->is_number_integer())
+    throw std::runtime_error(std::string("meta.json: '") + key + "' is not an integer: " +
+                             it->dump().substr(0, 100));
+  return it->get<int64_t>();
+}
+
+}  // namespace
+
 CheckpointPosition manifest_position(const nlohmann::json& meta) {
   CheckpointPosition p;
-  p.step = meta.value("step", int64_t{0});
-  p.scheduler_steps = meta.value("scheduler_steps", int64_t{0});
-  p.save_index = meta.value("save_index", int64_t{0});
-  p.epoch = meta.value("epoch", int64_t{0});
-  p.batch_in_epoch = meta.value("batch_in_epoch", int64_t{0});
+  p.step = integer_field(meta, "step");
+  p.scheduler_steps = integer_field(meta, "scheduler_steps");
+  p.save_index = integer_field(meta, "save_index");
+  p.epoch = integer_field(meta, "epoch");
+  p.batch_in_epoch = integer_field(meta, "batch_in_epoch");
   return p;
 }
 

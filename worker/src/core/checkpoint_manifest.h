@@ -28,7 +28,9 @@ nlohmann::json parse_checkpoint_manifest(const std::string& text);
 // std::runtime_error naming the first file that is missing or of another size.
 void check_manifest_files(const nlohmann::json& meta, const std::string& dir);
 
-// The position fields of a parsed manifest (0 for those it leaves out).
+// The position fields of a parsed manifest (0 for those it leaves out). Throws
+// std::runtime_error naming a field that is there but not an int64 integer. Resume reads it
+// with the rest of the checkpoint, before applying any of it.
 CheckpointPosition manifest_position(const nlohmann::json& meta);
 
 }  // namespace accel

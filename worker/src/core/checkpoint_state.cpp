@@ -127,6 +127,7 @@ namespace {
 // a checkpoint that cannot be read whole changes nothing (resume then tries the previous one).
 struct LoadedCheckpoint {
   nlohmann::json meta;
+  CheckpointPosition position;
   std::vector<std::pair<std::string, at::Tensor>> params, buffers;
   torch::serialize::InputArchive optimizer;
   std::optional<at::Tensor> scaler;
@@ -143,6 +144,7 @@ LoadedCheckpoint read_checkpoint(const std::string& p, torch::nn::Module& model,
   if (!fs::exists(p + "/COMPLETE")) throw std::runtime_error("no COMPLETE marker");
   c.meta = parse_checkpoint_manifest(read_file(p + "/meta.json"));
   check_manifest_files(c.meta, p);
+  c.position = manifest_position(c.meta);
   auto archive = [&](torch::serialize::InputArchive& a, const std::string& file,
                      std::optional<c10::Device> to = std::nullopt) {
     try {
@@ -270,7 +272,7 @@ bool Accelerator::Impl::load(const std::string& path) {
   }
   // The C++ LR schedulers keep their step count privately: replay the steps first, then the
   // optimizer's saved state restores the learning rates they produced.
-  const CheckpointPosition pos = manifest_position(c.meta);
+  const CheckpointPosition& pos = c.position;
   const int64_t sched_steps = pos.scheduler_steps;
   if (scheduler)
     for (int64_t i = 0; i < sched_steps; ++i) scheduler->step();
