@@ -22,3 +22,9 @@ cmake --preset "$preset" -DACCEL_LIBTORCH_DIR="$ACCEL_CACHE/libtorch-$TORCH_VERS
 targets=()
 for t in "$@"; do targets+=(--target "$t"); done
 cmake --build --preset "$preset" -j "${ACCEL_BUILD_JOBS:-2}" "${targets[@]}"
+# Building everything also builds the fuzz harnesses (preset "fuzz", clang-19; tests/fuzz):
+# ctest's fuzz_regression runs them. ACCEL_BUILD_FUZZ=OFF leaves them out.
+if [ "$preset" = release ] && [ $# -eq 0 ] && [ "${ACCEL_BUILD_FUZZ:-ON}" != OFF ]; then
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz -j "${ACCEL_BUILD_JOBS:-2}" --target accel-fuzzers
+fi

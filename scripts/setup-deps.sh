@@ -13,6 +13,7 @@ PACKAGES=(
   prometheus             # promtool and a real Prometheus server for tests
   clang-format           # applies the root .clang-format (STYLE.md)
   libnss-wrapper         # e2e node agent: pod DNS names for host processes (NSS_WRAPPER_HOSTS)
+  clang-19 libclang-rt-19-dev  # libFuzzer + ASan/UBSan for the fuzz harnesses (tests/fuzz)
 )
 
 missing=()

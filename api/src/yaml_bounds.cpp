@@ -1,9 +1,11 @@
 #include "accel/api/yaml_bounds.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <sstream>
 
 namespace accel::api {
 
@@ -61,6 +63,22 @@ struct Walk {
   }
 };
 
+// Parses without building anything: only the number of documents matters.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 }  // namespace
 
 void check_yaml_text(const std::string& text, const YamlBounds& bounds) {
@@ -79,6 +97,18 @@ void check_yaml_text(const std::string& text, const YamlBounds& bounds) {
     }
     i += n;
   }
+  // yaml-cpp 0.7's LoadAll never returns on some malformed text (a stray ',' before a
+  // document's content: each call of the parser yields an empty document without consuming
+  // anything, and LoadAll keeps every one, until memory runs out). Counting the documents
+  // first, with a parser that builds nothing, stops there. YAML::Exception passes through.
+  std::stringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  for (std::size_t documents = 0; parser.HandleNextDocument(counter);)
+    if (++documents > bounds.max_documents)
+      throw YamlBoundsError("holds more than " + std::to_string(bounds.max_documents) +
+                                " YAML documents",
+                            0);
 }
 
 void check_yaml_tree(const YAML::Node& document, const YamlBounds& bounds) {

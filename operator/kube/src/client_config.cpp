@@ -83,9 +83,14 @@ std::string trim(std::string s) {
 }  // namespace
 
 ClientConfig ClientConfig::from_kubeconfig(const std::string& path, const std::string& context) {
+  return from_kubeconfig_text(read_file(path, "kubeconfig"), path, context);
+}
+
+ClientConfig ClientConfig::from_kubeconfig_text(const std::string& text, const std::string& path,
+                                                const std::string& context) {
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw std::runtime_error("kubeconfig " + path + ": " + e.what());
   }

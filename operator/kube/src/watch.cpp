@@ -1,6 +1,7 @@
 #include "accel/kube/watch.h"
 
 #include <stdexcept>
+#include <vector>
 
 #include <cpprest/containerstream.h>
 
@@ -68,7 +69,9 @@ void HttpWatch::cancel() {
 std::optional<WatchEvent> HttpWatch::next() {
   int empty_lines = 0;
   while (!cancelled_.load()) {
-    concurrency::streams::container_buffer<std::string> line_buf;
+    // Bytes, as the body's stream holds them: a container_buffer<std::string> (chars) would be
+    // used through a pointer to basic_streambuf<uint8_t>, undefined behaviour (UBSan's vptr).
+    concurrency::streams::container_buffer<std::vector<uint8_t>> line_buf;
     try {
       body_.read_line(line_buf).get();
     } catch (const std::exception& e) {
@@ -76,7 +79,8 @@ std::optional<WatchEvent> HttpWatch::next() {
       throw TransportError(request_ + ": watch stream broke: " + e.what());
     }
     if (cancelled_.load()) return std::nullopt;
-    std::string line = std::move(line_buf.collection());
+    const std::vector<uint8_t>& bytes = line_buf.collection();
+    std::string line(bytes.begin(), bytes.end());
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
     if (line.empty()) {
       if (body_.is_eof() || ++empty_lines > 100) return std::nullopt;

@@ -17,6 +17,11 @@ bool same(const api::Progress& a, const api::Progress& b) {
 }
 }  // namespace
 
+std::optional<api::Progress> parse_progress_body(const std::string& body) {
+  if (body.size() > kMaxProgressBodyBytes) return std::nullopt;
+  return progress_from_json(nlohmann::json::parse(body, nullptr, false));
+}
+
 std::optional<api::Progress> fetch_progress(const std::string& url,
                                             std::chrono::milliseconds timeout) {
   try {
@@ -25,10 +30,8 @@ std::optional<api::Progress> fetch_progress(const std::string& url,
     web::http::client::http_client http(utility::conversions::to_string_t(url), config);
     auto response = http.request(web::http::methods::GET).get();
     if (response.status_code() != web::http::status_codes::OK) return std::nullopt;
-    if (response.headers().content_length() > 64 * 1024) return std::nullopt;
-    const std::string body = response.extract_utf8string(true).get();
-    if (body.size() > 64 * 1024) return std::nullopt;
-    return progress_from_json(nlohmann::json::parse(body, nullptr, false));
+    if (response.headers().content_length() > kMaxProgressBodyBytes) return std::nullopt;
+    return parse_progress_body(response.extract_utf8string(true).get());
   } catch (const std::exception&) {
     return std::nullopt;  // unreachable, timed out, reset: no progress this round
   }

@@ -74,5 +74,13 @@ TEST(Progress, DocumentWithoutStepIsNotProgress) {
   EXPECT_FALSE(progress_from_json(json::parse("[]")));
 }
 
+// A lastStepTime in seconds too large for int64 milliseconds is ignored, not converted
+// (undefined behaviour; what fuzzing /progress would find).
+TEST(Progress, IgnoresALastStepTimeBeyondYear9999) {
+  auto p = progress_from_json(json::parse(R"({"step": 1, "lastStepTime": 1e300})"));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->lastStepTime, "");
+}
+
 }  // namespace
 }  // namespace accel::op

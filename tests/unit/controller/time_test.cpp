@@ -28,6 +28,17 @@ TEST(Rfc3339, RejectsMalformedText) {
     EXPECT_FALSE(parse_rfc3339(bad)) << bad;
 }
 
+// Found by fuzzing: date::parse read a seconds field of ten digits as a NaN and converted it
+// to an integer (undefined behaviour).
+TEST(Rfc3339, RejectsOverlongFieldsBeforeParsing) {
+  for (const char* bad : {"2025-01-02T03:0111111111", "2025-01-02T03:01:1111111111Z",
+                          "2025-01-01T00:00:00.1234567890Z", "2025-01-01T00:00:00+0100",
+                          "4050-01-02T03:06:00.123Z", "1600-01-01T00:00:00Z"})
+    EXPECT_FALSE(parse_rfc3339(bad)) << bad;
+  EXPECT_TRUE(parse_rfc3339("2025-01-01T00:00:00.123456789Z"));
+  EXPECT_TRUE(parse_rfc3339("2025-01-01T01:00:00+01"));
+}
+
 TEST(CeilSeconds, RoundsPartialSecondsUp) {
   EXPECT_EQ(ceil_seconds(Duration(1)), 1);
   EXPECT_EQ(ceil_seconds(Duration(2000)), 2);

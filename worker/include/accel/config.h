@@ -185,6 +185,9 @@ std::string default_config_path(const std::map<std::string, std::string>& env);
 // is not a mapping, an unknown key, or a nested mapping as a value. Values are checked by
 // resolve_config.
 std::map<std::string, std::string> read_config_file(const std::string& path);
+// The same, from the file's text (at most YamlBounds::max_bytes); `path` names it in errors.
+std::map<std::string, std::string> parse_config_file_text(const std::string& text,
+                                                          const std::string& path);
 // Writes `values` (validated; throws ConfigError naming the key) as YAML in key-table order,
 // each key preceded by its help text; creates missing parent directories. Throws ConfigError
 // when the file cannot be written.

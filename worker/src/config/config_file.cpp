@@ -41,13 +41,16 @@ std::map<std::string, std::string> read_config_file(const std::string& path) {
   f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (f.bad()) throw ConfigError("config file '" + path + "' cannot be read");
   bytes.resize(static_cast<std::size_t>(f.gcount()));
-  std::stringstream text(bytes);
+  return parse_config_file_text(bytes, path);
+}
 
+std::map<std::string, std::string> parse_config_file_text(const std::string& text,
+                                                          const std::string& path) {
   YAML::Node root;
   try {
-    api::check_yaml_text(text.str());
+    api::check_yaml_text(text);
     std::vector<YAML::Node> docs;
-    for (const auto& d : YAML::LoadAll(text.str()))
+    for (const auto& d : YAML::LoadAll(text))
       if (!d.IsNull()) docs.push_back(d);
     if (docs.size() > 1)
       throw ConfigError("config file " + path + " holds " + std::to_string(docs.size()) +

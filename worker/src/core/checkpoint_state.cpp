@@ -20,6 +20,7 @@
 
 #include "accelerator_impl.h"
 #include "checkpoint_io.h"
+#include "checkpoint_manifest.h"
 #include "accel/checkpoint_write_error.h"
 
 namespace accel {
@@ -184,6 +185,7 @@ namespace {
 // a checkpoint that cannot be read whole changes nothing (resume then tries the previous one).
 struct LoadedCheckpoint {
   nlohmann::json meta;
+  CheckpointPosition position;
   std::vector<std::pair<std::string, at::Tensor>> params, buffers;
   torch::serialize::InputArchive optimizer;
   std::optional<at::Tensor> scaler;
@@ -198,24 +200,9 @@ LoadedCheckpoint read_checkpoint(const std::string& p, torch::nn::Module& model,
   namespace fs = std::filesystem;
   LoadedCheckpoint c;
   if (!fs::exists(p + "/COMPLETE")) throw std::runtime_error("no COMPLETE marker");
-  try {
-    c.meta = nlohmann::json::parse(read_file(p + "/meta.json"));
-  } catch (const std::exception& e) {
-    throw std::runtime_error(std::string("meta.json is not the manifest: ") + e.what());
-  }
-  if (!c.meta.is_object() || !c.meta.value("step", nlohmann::json()).is_number_integer())
-    throw std::runtime_error("meta.json has no step");
-  // The manifest's sizes (checkpoints since format 2): a truncated file is caught before it is
-  // parsed.
-  if (auto files = c.meta.find("files"); files != c.meta.end() && files->is_object())
-    for (const auto& [name, size] : files->items()) {
-      std::error_code ec;
-      const auto actual = fs::file_size(p + "/" + name, ec);
-      if (ec) throw std::runtime_error(name + " is missing");
-      if (!size.is_number_unsigned() || actual != size.get<std::uint64_t>())
-        throw std::runtime_error(name + " is " + std::to_string(actual) + " bytes, the manifest says " +
-                                 size.dump() + " (truncated?)");
-    }
+  c.meta = parse_checkpoint_manifest(read_file(p + "/meta.json"));
+  check_manifest_files(c.meta, p);
+  c.position = manifest_position(c.meta);
   auto archive = [&](torch::serialize::InputArchive& a, const std::string& file,
                      std::optional<c10::Device> to = std::nullopt) {
     try {
@@ -331,7 +318,8 @@ bool Accelerator::Impl::load(const std::string& path) {
   }
   // The C++ LR schedulers keep their step count privately: replay the steps first, then the
   // optimizer's saved state restores the learning rates they produced.
-  const int64_t sched_steps = c.meta.value("scheduler_steps", int64_t{0});
+  const CheckpointPosition& pos = c.position;
+  const int64_t sched_steps = pos.scheduler_steps;
   if (scheduler)
     for (int64_t i = 0; i < sched_steps; ++i) scheduler->step();
   optimizer->load(c.optimizer);
@@ -352,11 +340,11 @@ bool Accelerator::Impl::load(const std::string& path) {
               << " has no RNG state for this rank (world size changed?); keeping the seed\n";
   }
   for (auto& [name, blob] : c.custom) custom[name].load(blob);
-  completed_steps = c.meta.value("step", int64_t{0});
+  completed_steps = pos.step;
   scheduler_steps = sched_steps;
-  save_index = c.meta.value("save_index", int64_t{0});
-  epoch = c.meta.value("epoch", int64_t{0});
-  batch_in_epoch = c.meta.value("batch_in_epoch", int64_t{0});
+  save_index = pos.save_index;
+  epoch = pos.epoch;
+  batch_in_epoch = pos.batch_in_epoch;
   position_restored = true;
   last_saved_step = completed_steps;
   if (id.rank == 0)

@@ -20,6 +20,7 @@ struct YamlBounds {
   std::size_t max_bytes = 1 << 20;  // 1 MiB (kube-apiserver's own limit on an object is ~1.5 MiB)
   int max_depth = 64;
   std::size_t max_nodes = 100000;
+  std::size_t max_documents = 16;  // Accel reads one; "---" separators with nothing between count
 };
 
 // line() is 1-based, 0 when the error has no place.
@@ -32,7 +33,9 @@ class YamlBoundsError : public std::runtime_error {
   int line_;
 };
 
-// Before parsing: the size, and that the text is UTF-8 (the first bad byte's line is named).
+// Before parsing: the size, that the text is UTF-8 (the first bad byte's line is named), and
+// the number of documents (a pass of the parser that builds no nodes). Throws YamlBoundsError,
+// or YAML::Exception for text that is not YAML.
 void check_yaml_text(const std::string& text, const YamlBounds& bounds = {});
 
 // After parsing one document: depth and node count with every alias expanded. Stops as soon as

@@ -27,6 +27,10 @@ struct ClientConfig {
   // the kubeconfig's folder. Throws std::runtime_error naming the file, the context/cluster/
   // user entry and the key when something is missing or malformed.
   static ClientConfig from_kubeconfig(const std::string& path, const std::string& context = "");
+  // The same, from the kubeconfig's text; `path` is only where it came from: it names the file
+  // in errors and its folder is the base of relative file paths.
+  static ClientConfig from_kubeconfig_text(const std::string& text, const std::string& path,
+                                           const std::string& context = "");
 
   // The pod's service account: KUBERNETES_SERVICE_HOST/PORT from the environment, token,
   // ca.crt and namespace from `service_account_dir` (injectable for tests). The token is

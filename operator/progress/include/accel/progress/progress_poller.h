@@ -18,6 +18,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <atomic>
+#include <cstddef>
 #include <functional>
 #include <list>
 #include <map>
@@ -32,6 +33,13 @@
 #include "accel/api/acceljob.h"
 
 namespace accel::op {
+
+// The largest /progress body read (a real one is ~200 bytes).
+inline constexpr std::size_t kMaxProgressBodyBytes = 64 * 1024;
+
+// Reads the body of a /progress answer (progress_from_json of its JSON); nullopt when it is not
+// JSON, not the document, or larger than kMaxProgressBodyBytes. Never throws.
+std::optional<api::Progress> parse_progress_body(const std::string& body);
 
 // GET `url` (a rank's /progress) and read it (progress_from_json); nullopt on any failure:
 // no answer within `timeout`, a status other than 200, a body that is not the document, or one
