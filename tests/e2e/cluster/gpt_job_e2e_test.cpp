@@ -178,6 +178,29 @@ std::vector<std::int64_t> logged_steps(const std::string& log) {
 }
 
 // Standard base64 (RFC 4648, padded): how the API serves a Secret's data.
+// Prometheus's configuration in the suite: the operator at `operator_target` (ip:port), and the
+// workers listed in <d>/workers.json, empty until set_worker_targets writes their pod IPs.
+std::string scrape_config(const std::string& d, const std::string& operator_target) {
+  std::ofstream(d + "/workers.json") << "[]";
+  std::ostringstream cfg;
+  cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+      << "scrape_configs:\n"
+      << "  - job_name: accel-operator\n    static_configs:\n      - targets: ['"
+      << operator_target << "']\n"
+      << "  - job_name: accel-workers\n    file_sd_configs:\n      - files: ['" << d
+      << "/workers.json']\n        refresh_interval: 1s\n";
+  return cfg.str();
+}
+
+// Points the workers' file_sd at `pods` (in the job namespace) on `port`, atomically.
+void set_worker_targets(const std::string& d, const std::vector<std::string>& pods,
+                        const std::string& port) {
+  json list = json::array();
+  for (const auto& p : pods) list.push_back(g_agent->ip_of(kJobNs, p) + ":" + port);
+  std::ofstream(d + "/workers.json.tmp") << json::array({{{"targets", list}}}).dump();
+  fs::rename(d + "/workers.json.tmp", d + "/workers.json");
+}
+
 std::string base64(const std::string& in) {
   static const char* const kAlphabet =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -555,15 +578,7 @@ TEST_F(GptJobE2e, PrometheusScrapesWorkersAndOperatorThenDeletingTheJobRemovesPo
   const std::string d = g_dir + "/prometheus";
   fs::create_directories(d);
   const std::string op_ip = g_agent->ip_of(kOperatorNs, g_operator_pod);
-  std::ofstream(d + "/workers.json") << "[]";
-  std::ostringstream cfg;
-  cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-      << "scrape_configs:\n"
-      << "  - job_name: accel-operator\n    static_configs:\n      - targets: ['" << op_ip << ":"
-      << g_operator_metrics_port << "']\n"
-      << "  - job_name: accel-workers\n    file_sd_configs:\n      - files: ['" << d
-      << "/workers.json']\n        refresh_interval: 1s\n";
-  Prometheus prometheus(d, cfg.str());
+  Prometheus prometheus(d, scrape_config(d, op_ip + ":" + std::to_string(g_operator_metrics_port)));
 
   kubectl_apply(gpt_job(job, 1000000, {"--log-every", "100"}, {{"maxRestarts", 0}}, 100000));
   const std::string p0 = job + "-a0-n0", p1 = job + "-a0-n1";
@@ -583,13 +598,7 @@ TEST_F(GptJobE2e, PrometheusScrapesWorkersAndOperatorThenDeletingTheJobRemovesPo
       },
       std::chrono::seconds(90)))
       << diagnostics();
-  {
-    json targets = json::array(
-        {{{"targets",
-           {g_agent->ip_of(kJobNs, p0) + ":" + port, g_agent->ip_of(kJobNs, p1) + ":" + port}}}});
-    std::ofstream(d + "/workers.json.tmp") << targets.dump();
-    fs::rename(d + "/workers.json.tmp", d + "/workers.json");
-  }
+  set_worker_targets(d, {p0, p1}, port);
   // Instant vector query -> {instance: value}.
   auto query = [&](const std::string& promql) {
     std::map<std::string, double> out;
@@ -684,14 +693,7 @@ TEST_F(GptJobE2e, ASecretPlantedThroughSecretKeyRefAppearsInNoLogEventStatusOrMe
   fs::create_directories(d);
   const std::string op =
       g_agent->ip_of(kOperatorNs, g_operator_pod) + ":" + std::to_string(g_operator_metrics_port);
-  std::ofstream(d + "/workers.json") << "[]";
-  std::ostringstream cfg;
-  cfg << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-      << "scrape_configs:\n"
-      << "  - job_name: accel-operator\n    static_configs:\n      - targets: ['" << op << "']\n"
-      << "  - job_name: accel-workers\n    file_sd_configs:\n      - files: ['" << d
-      << "/workers.json']\n        refresh_interval: 1s\n";
-  Prometheus prometheus(d, cfg.str(), {g_worker_metrics_port});
+  Prometheus prometheus(d, scrape_config(d, op), {g_worker_metrics_port});
   const auto run_start = std::chrono::system_clock::now();
 
   json spec = gpt_job(job, kSteps, {}, {{"maxRestarts", 0}}, 50);
@@ -750,13 +752,7 @@ TEST_F(GptJobE2e, ASecretPlantedThroughSecretKeyRefAppearsInNoLogEventStatusOrMe
       std::chrono::seconds(60)))
       << "not every endpoint answered while the job ran\n"
       << diagnostics();
-  {
-    json targets = json::array(
-        {{{"targets",
-           {g_agent->ip_of(kJobNs, p0) + ":" + port, g_agent->ip_of(kJobNs, p1) + ":" + port}}}});
-    std::ofstream(d + "/workers.json.tmp") << targets.dump();
-    fs::rename(d + "/workers.json.tmp", d + "/workers.json");
-  }
+  set_worker_targets(d, {p0, p1}, port);
   EXPECT_TRUE(eventually(
       [&] {
         const json r = prometheus.query(

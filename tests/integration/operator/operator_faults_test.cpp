@@ -47,15 +47,6 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-std::string lease_holder(const std::string& ns) {
-  try {
-    json l = g_client->get(kube::resources::leases(), ns, "accel-operator");
-    return l.value("/spec/holderIdentity"_json_pointer, std::string());
-  } catch (const kube::NotFoundError&) {
-    return "";
-  }
-}
-
 // A renew deadline (20 s) well above the etcd outage with its restart and the apiserver's
 // reconnect (about 10 s here): losing the lease would end the process by design (OPERATOR.md).
 std::vector<std::string> elect_args(const std::string& ns, const std::string& id) {
@@ -109,20 +100,7 @@ TEST(OperatorFaults, EtcdRestartedUnderARunningJobIsSurvivedBySameLeaderWithoutD
 
   auto t1 = Clock::now();
   for (const auto& p : attempt_names("et", 0, 2)) {
-    std::string now = now_rfc3339();
-    json status = {{"phase", "Succeeded"},
-                   {"containerStatuses",
-                    {{{"name", "worker"},
-                      {"image", "registry.example/train:1"},
-                      {"imageID", ""},
-                      {"ready", false},
-                      {"restartCount", 0},
-                      {"state",
-                       {{"terminated",
-                         {{"exitCode", 0},
-                          {"reason", "Completed"},
-                          {"startedAt", now},
-                          {"finishedAt", now}}}}}}}}};
+    const json status = exited_status(0);
     ASSERT_TRUE(kubectl_eventually({"patch", "pod", p, "-n", ns, "--subresource=status",
                                     "--type=merge", "-p", json{{"status", status}}.dump()}));
   }

@@ -240,23 +240,36 @@ inline void set_running(const std::string& ns, const std::string& pod) {
                        {"state", {{"running", {{"startedAt", now}}}}}}}}});
 }
 
-inline void set_exited(const std::string& ns, const std::string& pod, int exit_code) {
+// The status a kubelet reports for a pod whose worker exited with `exit_code`.
+inline json exited_status(int exit_code) {
   std::string now = now_rfc3339();
-  patch_pod_status(
-      ns, pod,
-      {{"phase", exit_code == 0 ? "Succeeded" : "Failed"},
-       {"containerStatuses",
-        {{{"name", "worker"},
-          {"image", "registry.example/train:1"},
-          {"imageID", ""},
-          {"ready", false},
-          {"restartCount", 0},
-          {"state",
-           {{"terminated",
-             {{"exitCode", exit_code},
-              {"reason", exit_code == 0 ? "Completed" : "Error"},
-              {"startedAt", now},
-              {"finishedAt", now}}}}}}}}});
+  return {{"phase", exit_code == 0 ? "Succeeded" : "Failed"},
+          {"containerStatuses",
+           {{{"name", "worker"},
+             {"image", "registry.example/train:1"},
+             {"imageID", ""},
+             {"ready", false},
+             {"restartCount", 0},
+             {"state",
+              {{"terminated",
+                {{"exitCode", exit_code},
+                 {"reason", exit_code == 0 ? "Completed" : "Error"},
+                 {"startedAt", now},
+                 {"finishedAt", now}}}}}}}}};
+}
+
+inline void set_exited(const std::string& ns, const std::string& pod, int exit_code) {
+  patch_pod_status(ns, pod, exited_status(exit_code));
+}
+
+// The holder of the operator's leader-election Lease in `ns` ("" when there is none).
+inline std::string lease_holder(const std::string& ns) {
+  try {
+    json l = g_client->get(kube::resources::leases(), ns, "accel-operator");
+    return l.value("/spec/holderIdentity"_json_pointer, std::string());
+  } catch (const kube::NotFoundError&) {
+    return "";
+  }
 }
 
 inline const json* condition(const json& job, const std::string& type) {

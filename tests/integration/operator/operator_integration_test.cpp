@@ -265,15 +265,6 @@ TEST(Operator, KilledMidReconcileAndRestartedCreatesNoDuplicatePods) {
   EXPECT_EQ(job["status"]["restarts"], 0);
 }
 
-std::string lease_holder(const std::string& ns) {
-  try {
-    json l = g_client->get(kube::resources::leases(), ns, "accel-operator");
-    return l.value("/spec/holderIdentity"_json_pointer, std::string());
-  } catch (const kube::NotFoundError&) {
-    return "";
-  }
-}
-
 std::vector<std::string> elect_args(const std::string& ns, const std::string& id) {
   return {"--leader-elect", "--leader-election-namespace=" + ns,
           "--leader-election-id=accel-operator", "--leader-election-identity=" + id,

@@ -452,7 +452,8 @@ int run_main(const std::function<void()>& body) {
     return 0;
   } catch (...) {
     const Failure f = classify_failure(std::current_exception());
-    std::cerr << "[accel] " << f.kind << ": " << f.message << std::endl;
+    // One write (ranks and the launcher share stderr; pieces would interleave with theirs).
+    std::cerr << ("[accel] " + f.kind + ": " + f.message + "\n") << std::flush;
     return f.exit_code;
   }
 }

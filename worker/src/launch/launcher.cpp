@@ -19,6 +19,10 @@ namespace accel {
 
 namespace {
 
+// One write per line: the ranks share this stderr, and a line written in pieces (each `<<` of
+// the unbuffered std::cerr is a write of its own) interleaves with their lines.
+void say_line(const std::string& line) { std::cerr << (line + "\n") << std::flush; }
+
 std::atomic<int> g_signal{0};
 
 void on_signal(int sig) { g_signal.store(sig); }
@@ -121,8 +125,8 @@ int launch_gang(const LaunchPlan& p) {
 
   while (remaining > 0) {
     if (int sig = g_signal.exchange(0); sig != 0) {
-      std::cerr << "[accel launch] received signal " << sig << " (" << strsignal(sig)
-                << "), forwarding it to " << remaining << " rank(s)" << std::endl;
+      say_line("[accel launch] received signal " + std::to_string(sig) + " (" + strsignal(sig) +
+               "), forwarding it to " + std::to_string(remaining) + " rank(s)");
       forwarded = sig;
       stop_all(sig);  // the same signal: a rank sees what it would have seen without us
       if (!kill_at) kill_at = std::chrono::steady_clock::now() + p.grace;
@@ -144,9 +148,9 @@ int launch_gang(const LaunchPlan& p) {
       if (!s->success() && !failure && !forwarded) {
         failure = s->code();
         failed_rank = p.node_rank * p.nproc + static_cast<int>(i);
-        std::cerr << "[accel launch] rank " << failed_rank << " " << s->describe() << " — "
-                  << api::describe_exit_code(*failure)
-                  << (stop ? "; waiting for the other ranks" : "; stopping the other ranks") << std::endl;
+        say_line("[accel launch] rank " + std::to_string(failed_rank) + " " + s->describe() +
+                 " — " + api::describe_exit_code(*failure) +
+                 (stop ? "; waiting for the other ranks" : "; stopping the other ranks"));
         if (stop) {
           // Every rank of the job stops after the same step (a stop signal reached one of them,
           // perhaps on another node): the others are finishing too; give them the grace period.
