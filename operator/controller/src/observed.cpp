@@ -114,9 +114,10 @@ std::optional<api::Progress> progress_from_json(const json& doc) {
     p.samplesPerSecond = doc["samplesPerSecond"].get<double>();
   if (child(doc, "etaSeconds").is_number()) p.etaSeconds = doc["etaSeconds"].get<double>();
   const json& last = child(doc, "lastStepTime");
-  // Seconds since the epoch; below year 10000, so that the milliseconds fit in an int64 (a
-  // larger double converted to one is undefined behaviour).
-  if (last.is_number() && last.get<double>() > 0 && last.get<double>() < 253402300800.0) {
+  // Seconds since the epoch, before 2262-01-01 (9214646400): the range a Time holds (int64
+  // nanoseconds) and parse_rfc3339 accepts; converting a larger value is undefined behaviour
+  // (found by fuzzing: year 2836 overflowed the nanoseconds).
+  if (last.is_number() && last.get<double>() > 0 && last.get<double>() < 9214646400.0) {
     const auto ms = static_cast<std::int64_t>(last.get<double>() * 1000.0);
     p.lastStepTime = format_rfc3339(Time(std::chrono::milliseconds(ms)));
   } else if (last.is_string() && parse_rfc3339(last.get<std::string>())) {

@@ -82,5 +82,16 @@ TEST(Progress, IgnoresALastStepTimeBeyondYear9999) {
   EXPECT_EQ(p->lastStepTime, "");
 }
 
+// A time point holds int64 nanoseconds: seconds past 2261 (here year 2836) would overflow them
+// (undefined behaviour, found by fuzzing /progress); the last second of 2261 is still read.
+TEST(Progress, IgnoresALastStepTimePastTheYear2261) {
+  auto late = progress_from_json(json::parse(R"({"step": 1, "lastStepTime": 27357871602.5})"));
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->lastStepTime, "");
+  auto last = progress_from_json(json::parse(R"({"step": 1, "lastStepTime": 9214646399})"));
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->lastStepTime.substr(0, 19), "2261-12-31T23:59:59");
+}
+
 }  // namespace
 }  // namespace accel::op
