@@ -258,6 +258,16 @@ TEST(TypedAccessors, ListsAndGpuIdsAreCanonicalised) {
   EXPECT_EQ(cfg.gpu_id_list(), (std::vector<int>{2, 0}));
 }
 
+// A GPU index past an int is a configuration error naming the source, not std::out_of_range
+// from gpu_id_list() (found by fuzzing the env contract).
+TEST(TypedAccessors, AGpuIndexPastAnyMachineIsAConfigError) {
+  const std::string e = accel::testing::error_of<ConfigError>([] {
+    resolve_config(ConfigInputs::from_environment({{"ACCEL_GPU_IDS", "0,6024306401"}}));
+  });
+  EXPECT_NE(e.find("has GPU index 6024306401, above 65535"), std::string::npos) << e;
+  EXPECT_NE(e.find("ACCEL_GPU_IDS"), std::string::npos) << e;
+}
+
 TEST(TypedAccessors, GenericAccessorRejectsTheWrongType) {
   const ResolvedConfig cfg = resolve_config(ConfigInputs{});
   EXPECT_THROW(cfg.get_int("mixed_precision"), std::logic_error);

@@ -237,6 +237,9 @@ std::string describe_allowed(const KeySpec& key) {
   return "";
 }
 
+// Far above any machine's GPU count, far below INT_MAX.
+constexpr std::int64_t kMaxGpuIndex = 65535;
+
 std::string normalize_value(const KeySpec& key, const std::string& raw, const std::string& where) {
   switch (key.type) {
     case KeyType::Bool: {
@@ -294,6 +297,11 @@ std::string normalize_value(const KeySpec& key, const std::string& raw, const st
         std::int64_t v = 0;
         if (!parse_int(item, v) || v < 0)
           invalid(key, raw, where, "is not 'all' or a comma-separated list of GPU indices");
+        // A GPU index is an int where it is used (found by fuzzing: 6024306401 escaped as
+        // std::out_of_range from gpu_id_list()).
+        if (v > kMaxGpuIndex)
+          invalid(key, raw, where,
+                  "has GPU index " + item + ", above " + std::to_string(kMaxGpuIndex));
         if (!seen.insert(v).second) invalid(key, raw, where, "lists GPU " + item + " twice");
         ids.push_back(std::to_string(v));
       }
