@@ -70,7 +70,12 @@ for h in "${selected[@]}"; do
   out=$(mktemp)
   t0=$SECONDS
   rc=0
-  "$bin" "${LIMITS[@]}" "${args[@]}" >"$out" 2>&1 || rc=$?
+  extra=()
+  # cpprestsdk's task scheduler keeps allocations from one input to the next, so libFuzzer's
+  # per-input leak check ran LeakSanitizer over the whole heap after every watch_stream input
+  # (2.6x the time per input); leaks are still checked once when the run ends.
+  [ "$h" = watch_stream ] && extra=(-detect_leaks=0)
+  "$bin" "${LIMITS[@]}" "${extra[@]}" "${args[@]}" >"$out" 2>&1 || rc=$?
   stats=$(grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' "$out" |
           sed 's/^stat:://' | tr '\n' ' ' || true)
   cov=$(grep -E '^#[0-9]+' "$out" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9a-zA-Z]+' || true)
