@@ -82,20 +82,6 @@ std::vector<std::pair<std::string, std::int64_t>> metrics_ports(const api::Accel
   return out;
 }
 
-void check_metrics_ports(const api::AccelJob& job, const OperatorOptions& options) {
-  const auto ports = metrics_ports(job.spec);
-  if (ports.empty()) return;
-  const std::int64_t first = ports.front().second, last = ports.back().second;
-  if (last > 65535)
-    throw std::invalid_argument("spec.metrics.port of AccelJob '" + job.metadata.name + "': " +
-                                std::to_string(first) + " + " + std::to_string(ports.size() - 1) +
-                                " (one port per process) passes 65535; choose a lower port");
-  if (options.rendezvous_port >= first && options.rendezvous_port <= last)
-    throw std::invalid_argument("spec.metrics.port of AccelJob '" + job.metadata.name +
-                                "': ports " + std::to_string(first) + ".." + std::to_string(last) +
-                                " (one per process) include the rendezvous port " +
-                                std::to_string(options.rendezvous_port) + "; choose another port");
-}
 
 json resources(const api::AccelJobSpec& s) {
   json r = json::object();
@@ -161,6 +147,21 @@ std::pair<json, json> security_contexts(const api::SecurityContextSpec& c) {
 }
 
 }  // namespace
+
+void check_metrics_ports(const api::AccelJob& job, const OperatorOptions& options) {
+  const auto ports = metrics_ports(job.spec);
+  if (ports.empty()) return;
+  const std::int64_t first = ports.front().second, last = ports.back().second;
+  if (last > 65535)
+    throw std::invalid_argument("spec.metrics.port of AccelJob '" + job.metadata.name + "': " +
+                                std::to_string(first) + " + " + std::to_string(ports.size() - 1) +
+                                " (one port per process) passes 65535; choose a lower port");
+  if (options.rendezvous_port >= first && options.rendezvous_port <= last)
+    throw std::invalid_argument("spec.metrics.port of AccelJob '" + job.metadata.name +
+                                "': ports " + std::to_string(first) + ".." + std::to_string(last) +
+                                " (one per process) include the rendezvous port " +
+                                std::to_string(options.rendezvous_port) + "; choose another port");
+}
 
 std::string tracker_secret_env_name(api::TrackerType type) {
   switch (type) {

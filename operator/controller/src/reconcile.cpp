@@ -174,9 +174,16 @@ class Reconciler {
 
   bool valid() {
     auto errors = api::validate(job_);
-    if (errors.empty()) return true;
     std::string msg;
     for (const auto& e : errors) msg += (msg.empty() ? "" : "; ") + e.to_string();
+    if (msg.empty()) {
+      try {
+        check_metrics_ports(job_, options_);
+      } catch (const std::invalid_argument& e) {
+        msg = e.what();
+      }
+    }
+    if (msg.empty()) return true;
     fail(reason::kInvalidSpec, msg);
     return false;
   }

@@ -830,6 +830,20 @@ TEST(Reconcile, InvalidSpecFailureMessageNamesTheFieldAndValue) {
   EXPECT_NE(failed->message.find("nope"), std::string::npos) << failed->message;
 }
 
+// The metrics ports against this operator's rendezvous port (its flag, which the CRD cannot
+// see): the job fails as InvalidSpec naming both, instead of a reconcile error retried forever.
+TEST(Reconcile, MetricsPortsOverTheRendezvousPortFailTheJobAsInvalidSpec) {
+  api::AccelJob job = job_in(JobPhase::Pending);
+  job.spec.metrics.port = 29500;
+  const Decision d = reconcile(job, {}, t(0));
+  EXPECT_EQ(d.status.phase, JobPhase::Failed);
+  const api::Condition* failed = find_condition(d.status.conditions, kCondFailed);
+  ASSERT_NE(failed, nullptr);
+  EXPECT_EQ(failed->reason, "InvalidSpec");
+  EXPECT_NE(failed->message.find("include the rendezvous port 29500"), std::string::npos)
+      << failed->message;
+}
+
 TEST(Reconcile, RequeueAfterIsTheEarliestTimer) {
   api::AccelJob job = job_in(JobPhase::Running);
   job.spec.runPolicy.activeDeadlineSeconds = 100;  // due at t(100)

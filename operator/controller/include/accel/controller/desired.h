@@ -45,6 +45,11 @@ struct DesiredObjects {
 DesiredObjects desired(const api::AccelJob& job, std::int64_t attempt,
                        const OperatorOptions& options);
 
+// Throws std::invalid_argument naming spec.metrics.port when the metrics ports include this
+// operator's rendezvous port or pass 65535: the one reason desired() fails that the CRD cannot
+// see (the rendezvous port is the operator's flag, not the spec's).
+void check_metrics_ports(const api::AccelJob& job, const OperatorOptions& options);
+
 // The pieces of desired(), for callers that need one object.
 nlohmann::json desired_service(const api::AccelJob& job, const OperatorOptions& options);
 nlohmann::json desired_pod(const api::AccelJob& job, std::int64_t attempt, std::int64_t node_rank,
