@@ -81,6 +81,15 @@ class DocumentCounter : public YAML::EventHandler {
 
 }  // namespace
 
+bool is_utf8(const std::string& text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t n = utf8_length(text, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
 void check_yaml_text(const std::string& text, const YamlBounds& bounds) {
   if (text.size() > bounds.max_bytes)
     throw YamlBoundsError("is " + std::to_string(text.size()) + " bytes; the limit is " +

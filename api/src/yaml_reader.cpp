@@ -64,6 +64,11 @@ json convert(const YAML::Node& n, const std::string& path, std::map<std::string,
     case YAML::NodeType::Null:
       return nullptr;
     case YAML::NodeType::Scalar: {
+      if (!is_utf8(n.Scalar()))
+        throw SpecError(path, (path.empty() ? std::string("document") : path) +
+                                  ": the value is not UTF-8 once read as YAML (an escape or a "
+                                  "control character)" +
+                                  (mark_of(n).empty() ? "" : " (" + mark_of(n) + ")"));
       const std::string& tag = n.Tag();
       if (tag == "!" || tag == "tag:yaml.org,2002:str") return n.Scalar();
       return resolve_plain_scalar(n.Scalar());
@@ -86,6 +91,12 @@ json convert(const YAML::Node& n, const std::string& path, std::map<std::string,
                                     ": keys must be strings" + (where.empty() ? "" : " (" + where + ")"));
         }
         std::string key = kv.first.Scalar();
+        if (!is_utf8(key)) {
+          std::string where = mark_of(kv.first);
+          throw SpecError(path, (path.empty() ? std::string("document") : path) +
+                                    ": a key is not UTF-8 once read as YAML" +
+                                    (where.empty() ? "" : " (" + where + ")"));
+        }
         std::string p = path.empty() ? key : path + "." + key;
         if (o.contains(key)) {
           std::string where = mark_of(kv.first);

@@ -78,6 +78,22 @@ TEST(Parse, ErrorsNameTheYamlLine) {
   }
 }
 
+// A UTF-8 file whose YAML still decodes to a value that is not UTF-8 (found by fuzzing: it
+// escaped as nlohmann's type_error when the value was shown in an error): a SpecError naming
+// the field and line.
+TEST(Parse, AValueThatIsNotUtf8OnceReadAsYamlIsASpecErrorNamingItsLine) {
+  const std::string file =
+      std::string(ACCEL_SOURCE_DIR) + "/tests/fuzz/acceljob_yaml/corpus/regress-scalar-not-utf8";
+  try {
+    load_acceljob_file(file);
+    FAIL() << "accepted";
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find("is not UTF-8 once read as YAML"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("(line 9, column 11)"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Parse, FileErrorsStartWithTheFileName) {
   try {
     load_acceljob_file("/nonexistent/job.yaml");

@@ -38,6 +38,11 @@ class YamlBoundsError : public std::runtime_error {
 // or YAML::Exception for text that is not YAML.
 void check_yaml_text(const std::string& text, const YamlBounds& bounds = {});
 
+// Whether `text` is valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+// A file that is UTF-8 can still yield a scalar that is not: yaml-cpp decodes some escapes and
+// stray control bytes to raw bytes, which JSON cannot carry.
+bool is_utf8(const std::string& text);
+
 // After parsing one document: depth and node count with every alias expanded. Stops as soon as
 // a limit is passed, so it costs at most max_nodes steps whatever the document.
 void check_yaml_tree(const YAML::Node& document, const YamlBounds& bounds = {});
