@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   std::string le_ns, le_id = "accel-operator", identity;
   double lease_s = 15, renew_s = 10, retry_s = 2, progress_interval_s = 30;
   double force_delete_s = 30;
+  std::string gang = "auto";
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig file (default: in-cluster, else KUBECONFIG, else ~/.kube/config)");
   app.add_option("--namespace", ns, "watch only this namespace (default: all)");
   app.add_option("--workers", workers, "AccelJobs reconciled concurrently")->check(CLI::Range(1, 256));
@@ -69,6 +70,10 @@ int main(int argc, char** argv) {
   app.add_option("--force-delete-delay", force_delete_s,
                  "seconds past a Terminating pod's grace period before it is force-deleted (its node is likely gone)")
       ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--gang-scheduling", gang,
+                 "auto: all-or-nothing placement through Kubernetes' PodGroups where the cluster serves them "
+                 "(scheduling.k8s.io/v1alpha2), said in each job's status where it does not; off: pods placed one by one")
+      ->check(CLI::IsMember({"auto", "off"}));
   app.add_flag("--progress-url-annotation", progress_annotation,
                "testing/escape hatch: read rank 0's /progress from the job's accel.dev/progress-url annotation");
   app.set_version_flag("--version", std::string("accel-operator ") + ACCEL_VERSION);
@@ -117,6 +122,14 @@ int main(int argc, char** argv) {
     copts.reconciler.force_delete_after =
         std::chrono::duration_cast<op::Duration>(std::chrono::duration<double>(force_delete_s));
     copts.progress_url_annotation = progress_annotation;
+    if (gang == "auto") {
+      copts.reconciler.gang = op::detect_gang_scheduling(client);
+      info(copts.reconciler.gang == op::GangScheduling::Native
+               ? "gang scheduling: scheduling.k8s.io/v1alpha2 PodGroups are served; each attempt's pods "
+                 "are placed all together or none"
+               : "gang scheduling: this cluster does not serve scheduling.k8s.io/v1alpha2 PodGroups; pods "
+                 "are placed one by one (each job's GangScheduled condition says so)");
+    }
     copts.progress_interval = std::chrono::milliseconds(static_cast<long>(progress_interval_s * 1000));
     op::JobController controller(client, events, metrics, copts);
 

@@ -2,11 +2,13 @@
 # A throw-away Kubernetes control plane on loopback, like controller-runtime's envtest.
 #
 #   scripts/controlplane.sh start DIR [--with-controllers] [--node-monitor-grace-period=DUR]
-#                                                            # prints DIR/kubeconfig when ready
+#                                     [--gang-scheduling]   # prints DIR/kubeconfig when ready
 #   scripts/controlplane.sh stop DIR                         # kills what start began, frees ports
 #   scripts/controlplane.sh restart-apiserver DIR            # stops and restarts kube-apiserver only
 #   scripts/controlplane.sh restart-etcd DIR SECONDS         # stops etcd, waits, starts it again
 #                                                            # (same data dir, same ports)
+#   scripts/controlplane.sh start-kwok DIR                   # fake nodes: KWOK manages the Nodes
+#                                                            # annotated kwok.x-k8s.io/node=fake
 #
 # DIR receives: pki/ (a generated CA, a serving cert with 127.0.0.1 SAN, an admin client cert,
 # a service-account key pair), tokens.csv (an admin bearer token), kubeconfig (client cert),
@@ -17,10 +19,20 @@
 # controller-manager's own, 50s) is how long a node may go without a heartbeat before the node
 # lifecycle controller marks it NotReady/Unknown and taints it; it also sets
 # --node-monitor-period to 1s so that the check runs often enough for the short grace.
+# --gang-scheduling turns on Kubernetes' own gang scheduling (alpha in 1.35/1.36): the feature
+# gates GenericWorkload and GangScheduling on every component and the scheduling.k8s.io/v1alpha2
+# API group (Workload, PodGroup) on kube-apiserver; kube-scheduler's default profile then has
+# the GangScheduling plugin. Without it the group is not served, as on most clusters today.
+# start-kwok runs KWOK (built by build-kube.sh tools) for scheduling tests: it keeps the Nodes
+# annotated kwok.x-k8s.io/node=fake Ready (heartbeats, leases), keeps the allocatable they were
+# given, moves pods bound to them to Running and finishes deleted ones; nothing runs. It is
+# stopped with the control plane.
 source "$(dirname "$0")/lib.sh"
 
 kube_bin="$ACCEL_CACHE/bin/k8s-$K8S_VERSION"
 etcd_bin="$ACCEL_CACHE/bin/etcd-$ETCD_VERSION"
+
+GANG_GATES=GenericWorkload=true,GangScheduling=true
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -66,6 +78,7 @@ start_apiserver() {
     --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
     --disable-admission-plugins=ServiceAccount \
     --cert-dir="$d/pki/generated" \
+    ${GANG_SCHEDULING:+--feature-gates="$GANG_GATES" --runtime-config=scheduling.k8s.io/v1alpha2=true} \
     >>"$d/logs/kube-apiserver.log" 2>&1 &
   echo $! > "$d/pids/kube-apiserver"
   wait_http "https://127.0.0.1:$APISERVER_PORT/readyz" 120 --cacert "$d/pki/ca.crt" \
@@ -88,10 +101,11 @@ start_etcd() {
 }
 
 start() {
-  local d=$1 controllers="" grace=""; shift
+  local d=$1 controllers="" grace="" gang=""; shift
   for a in "$@"; do
     case "$a" in
       --with-controllers) controllers=$a ;;
+      --gang-scheduling) gang=1 ;;
       --node-monitor-grace-period=*) grace=${a#*=} ;;
       "") ;;
       *) die "start: unknown option $a" ;;
@@ -110,6 +124,8 @@ ETCD_PEER_PORT=$etcd_peer
 APISERVER_PORT=$api_port
 KUBECONFIG=$d/kubeconfig
 KUBE_BIN=$kube_bin
+KWOK_DIR=$ACCEL_CACHE/bin/tools-helm-$HELM_VERSION-kwok-$KWOK_VERSION
+GANG_SCHEDULING=$gang
 ENV
   start_etcd "$d"
   start_apiserver "$d"
@@ -130,16 +146,17 @@ ENV
   chmod 600 "$d/kubeconfig" "$d/kubeconfig-token"
 
   if [ "$controllers" = "--with-controllers" ]; then
-    local node_monitor=()
+    local node_monitor=() gates=()
     [ -z "$grace" ] || node_monitor=(--node-monitor-grace-period="$grace" --node-monitor-period=1s)
+    [ -z "$gang" ] || gates=(--feature-gates="$GANG_GATES")
     "$kube_bin/kube-controller-manager" --kubeconfig="$d/kubeconfig" --leader-elect=false \
-      "${node_monitor[@]}" \
+      "${node_monitor[@]}" "${gates[@]}" \
       --service-account-private-key-file="$d/pki/sa.key" --root-ca-file="$d/pki/ca.crt" \
       --use-service-account-credentials=false --controllers='*,-serviceaccount-token' \
       --bind-address=127.0.0.1 --secure-port=0 \
       >>"$d/logs/kube-controller-manager.log" 2>&1 &
     echo $! > "$d/pids/kube-controller-manager"
-    "$kube_bin/kube-scheduler" --kubeconfig="$d/kubeconfig" --leader-elect=false \
+    "$kube_bin/kube-scheduler" --kubeconfig="$d/kubeconfig" --leader-elect=false "${gates[@]}" \
       --bind-address=127.0.0.1 --secure-port=0 \
       >>"$d/logs/kube-scheduler.log" 2>&1 &
     echo $! > "$d/pids/kube-scheduler"
@@ -152,6 +169,25 @@ ENV
     echo $! > "$d/watcher.pid"
   fi
   echo "$d/kubeconfig"
+}
+
+start_kwok() {
+  local d=$1
+  # shellcheck disable=SC1091
+  source "$d/env"
+  [ -x "$KWOK_DIR/kwok" ] || die "kwok missing: run scripts/build-kube.sh tools"
+  local f first=1
+  : > "$d/kwok.yaml"
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+           pod/fast/pod-ready.yaml pod/fast/pod-delete.yaml; do
+    [ $first = 1 ] || echo "---" >> "$d/kwok.yaml"
+    cat "$KWOK_DIR/stages/$f" >> "$d/kwok.yaml"; first=0
+  done
+  "$KWOK_DIR/kwok" --kubeconfig="$d/kubeconfig" --manage-all-nodes=false \
+    --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+    --node-lease-duration-seconds=40 --cidr=10.244.0.0/16 --node-ip=10.1.0.1 -c "$d/kwok.yaml" \
+    >>"$d/logs/kwok.log" 2>&1 &
+  echo $! > "$d/pids/kwok"
 }
 
 stop_one() { # stop_one PIDFILE
@@ -169,7 +205,7 @@ stop_one() { # stop_one PIDFILE
 stop() {
   local d=$1
   [ -d "$d/pids" ] || return 0
-  for c in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_one "$d/pids/$c"; done
+  for c in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_one "$d/pids/$c"; done
   if [ -f "$d/watcher.pid" ] && [ "$(cat "$d/watcher.pid")" != "${PPID:-}" ]; then
     kill "$(cat "$d/watcher.pid")" 2>/dev/null || true
   fi
@@ -177,13 +213,14 @@ stop() {
 }
 
 case "${1:-}" in
-  start) [ $# -ge 2 ] || die "usage: $0 start DIR [--with-controllers] [--node-monitor-grace-period=DUR]"
+  start) [ $# -ge 2 ] || die "usage: $0 start DIR [--with-controllers] [--node-monitor-grace-period=DUR] [--gang-scheduling]"
     shift; start "$@" ;;
   stop) [ $# -ge 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
   restart-apiserver)
     stop_one "$2/pids/kube-apiserver"; start_apiserver "$(cd "$2" && pwd)" ;;
+  start-kwok) [ $# -ge 2 ] || die "usage: $0 start-kwok DIR"; start_kwok "$(cd "$2" && pwd)" ;;
   restart-etcd)
     [ $# -ge 3 ] || die "usage: $0 restart-etcd DIR SECONDS"
     stop_one "$2/pids/etcd"; sleep "$3"; start_etcd "$(cd "$2" && pwd)" ;;
-  *) die "usage: $0 start|stop|restart-apiserver|restart-etcd DIR" ;;
+  *) die "usage: $0 start|stop|restart-apiserver|restart-etcd|start-kwok DIR" ;;
 esac

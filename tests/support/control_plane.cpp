@@ -27,6 +27,7 @@ std::string make_temp_dir() {
 ControlPlane::ControlPlane(ControlPlaneOptions options) : dir_(make_temp_dir()) {
   std::vector<std::string> argv{"bash", script(), "start", dir_};
   if (options.with_controllers) argv.push_back("--with-controllers");
+  if (options.gang_scheduling) argv.push_back("--gang-scheduling");
   if (options.with_controllers && options.node_monitor_grace_period.count() > 0)
     argv.push_back("--node-monitor-grace-period=" +
                    std::to_string(options.node_monitor_grace_period.count()) + "s");
@@ -58,6 +59,8 @@ std::string ControlPlane::server() const {
 }
 
 std::string ControlPlane::kubectl_path() const { return value_of("KUBE_BIN") + "/kubectl"; }
+
+std::string ControlPlane::kwok_dir() const { return value_of("KWOK_DIR"); }
 
 CommandResult ControlPlane::kubectl(const std::vector<std::string>& args,
                                     std::chrono::milliseconds timeout) const {

@@ -21,6 +21,9 @@ struct ControlPlaneOptions {
   // controller marks it NotReady (Unknown) and taints it unreachable; 0 = the
   // controller-manager's default (50 s). Also checks nodes every second when set.
   std::chrono::seconds node_monitor_grace_period{0};
+  // Kubernetes' own gang scheduling: the GenericWorkload and GangScheduling feature gates and
+  // the scheduling.k8s.io/v1alpha2 API (Workload, PodGroup). Off, as on most clusters today.
+  bool gang_scheduling = false;
 };
 
 class ControlPlane {
@@ -37,6 +40,7 @@ class ControlPlane {
   std::string server() const;       // https://127.0.0.1:PORT
   std::string ca_file() const { return dir_ + "/pki/ca.crt"; }
   std::string kubectl_path() const;  // kubectl of the same version as the apiserver
+  std::string kwok_dir() const;      // the kwok binary and its stage definitions (kwok.h)
 
   // Runs kubectl against this control plane (admin, client certificate).
   CommandResult kubectl(const std::vector<std::string>& args,

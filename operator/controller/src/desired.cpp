@@ -258,8 +258,23 @@ json desired_pod(const api::AccelJob& job, std::int64_t attempt, std::int64_t no
   if (!volumes.empty()) spec["volumes"] = volumes;
   if (!t.serviceAccountName.empty()) spec["serviceAccountName"] = t.serviceAccountName;
   if (!t.priorityClassName.empty()) spec["priorityClassName"] = t.priorityClassName;
+  if (options.gang == GangScheduling::Native)
+    spec["schedulingGroup"] = {{"podGroupName", pod_group_name(job, attempt)}};
 
   return {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", meta}, {"spec", spec}};
+}
+
+json desired_pod_group(const api::AccelJob& job, std::int64_t attempt) {
+  api::require_defaulted(job, "desired_pod_group");
+  require_identity(job);
+  auto labels = job_labels(job);
+  labels[kLabelAttempt] = std::to_string(attempt);
+  // The gang is the whole attempt: minCount = nodes, so the scheduler binds no pod until it has
+  // found room for all of them, and then binds them together.
+  return {{"apiVersion", kPodGroupApiVersion},
+          {"kind", "PodGroup"},
+          {"metadata", object_meta(job, pod_group_name(job, attempt), labels)},
+          {"spec", {{"schedulingPolicy", {{"gang", {{"minCount", *job.spec.nodes}}}}}}}};
 }
 
 DesiredObjects desired(const api::AccelJob& job, std::int64_t attempt,
@@ -269,6 +284,7 @@ DesiredObjects desired(const api::AccelJob& job, std::int64_t attempt,
   out.service = desired_service(job, options);
   for (std::int64_t n = 0; n < *job.spec.nodes; ++n)
     out.pods.push_back(desired_pod(job, attempt, n, options));
+  if (options.gang == GangScheduling::Native) out.pod_group = desired_pod_group(job, attempt);
   return out;
 }
 

@@ -39,6 +39,10 @@ Outcome execute(const api::AccelJob& job, const Decision& decision, Cluster& clu
             cluster.record_event(job, a);
           } else if constexpr (std::is_same_v<A, DeleteJob>) {
             cluster.delete_job(job);
+          } else if constexpr (std::is_same_v<A, CreatePodGroup>) {
+            cluster.create_pod_group(job, a.object);
+          } else if constexpr (std::is_same_v<A, DeletePodGroup>) {
+            cluster.delete_pod_group(job, a.name);
           } else if constexpr (std::is_same_v<A, RequeueAfter>) {
             outcome.requeue_after = a.after;
           }

@@ -9,6 +9,10 @@ std::string pod_name(const api::AccelJob& job, std::int64_t attempt, std::int64_
   return job.metadata.name + "-a" + std::to_string(attempt) + "-n" + std::to_string(node_rank);
 }
 
+std::string pod_group_name(const api::AccelJob& job, std::int64_t attempt) {
+  return job.metadata.name + "-a" + std::to_string(attempt);
+}
+
 std::string pod_hostname(const api::AccelJob& job, std::int64_t node_rank) {
   return job.metadata.name + "-n" + std::to_string(node_rank);
 }

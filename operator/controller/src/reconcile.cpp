@@ -236,6 +236,7 @@ class Reconciler {
       return fail(reason::kInvalidSpec, e.what());
     }
     if (!service_exists()) act(CreateService{objects.service});
+    gang_launch(objects);
     std::string names;
     for (const auto& pod : objects.pods) {
       const std::string name = pod["metadata"]["name"];
@@ -296,6 +297,8 @@ class Reconciler {
     if (phase() == JobPhase::Starting) {
       // Re-create pods of this gang that are gone (or not yet in the cache: AlreadyExists is fine),
       // but never while a pod of another gang remains.
+      if (!strays && !missing.empty() && options_.gang == GangScheduling::Native)
+        act(CreatePodGroup{desired_pod_group(job_, attempt())});
       if (!strays)
         for (std::int64_t r : missing) {
           try {
@@ -304,6 +307,7 @@ class Reconciler {
             return fail(reason::kInvalidSpec, e.what());
           }
         }
+      track_placement(gang);
       if (up == nodes()) {
         st().phase = JobPhase::Running;
         const std::string msg = "all " + std::to_string(nodes()) + " pods of attempt " +
@@ -408,10 +412,82 @@ class Reconciler {
     return best;
   }
 
+  // ---- gang scheduling (GANG.md) ----
+
+  std::string gang_name() const { return pod_group_name(job_, attempt()); }
+
+  // At the creation of a gang: its PodGroup before its pods (and the previous attempt's group
+  // goes), or, where the cluster has no gang scheduling, the condition and Event that say so.
+  void gang_launch(const DesiredObjects& objects) {
+    const std::string n = std::to_string(nodes());
+    if (options_.gang == GangScheduling::Native) {
+      if (attempt() > 0) act(DeletePodGroup{pod_group_name(job_, attempt() - 1)});
+      act(CreatePodGroup{*objects.pod_group});
+      set(kCondGangScheduled, false, reason::kWaitingForPlacement,
+          "the scheduler binds all " + n + " pods of attempt " + std::to_string(attempt()) +
+              " together or none (PodGroup " + gang_name() + ", minCount " + n + ")");
+    } else if (options_.gang == GangScheduling::Unavailable) {
+      const std::string msg =
+          "this cluster does not serve " + std::string(kPodGroupApiVersion) +
+          " PodGroups (Kubernetes before 1.35, or the GenericWorkload feature gate off): the " +
+          n + " pods are placed one by one, and a partly placed gang holds its nodes";
+      if (!find_condition(st().conditions, kCondGangScheduled))
+        event("Normal", reason::kGangSchedulingUnavailable, msg);
+      set(kCondGangScheduled, false, reason::kGangSchedulingUnavailable, msg);
+    }
+  }
+
+  // While the gang starts: placed (every pod bound) or why not, from the pods' PodScheduled
+  // conditions, which the scheduler writes.
+  void track_placement(const std::map<std::int64_t, const ObservedPod*>& gang) {
+    if (options_.gang != GangScheduling::Native) return;
+    std::int64_t placed = 0;
+    std::string why;
+    for (const auto& [rank, p] : gang) {
+      if (p->phase != PodPhase::Pending || p->true_condition("PodScheduled")) {
+        ++placed;
+        continue;
+      }
+      for (const auto& c : p->conditions) {
+        if (c.type != "PodScheduled" || c.status != "False" || c.reason != reason::kUnschedulable)
+          continue;
+        // The pods the scheduler tried say which resource is short; the others only that the
+        // group is waiting.
+        const bool names_nodes = c.message.find("nodes are available") != std::string::npos;
+        if (why.empty() || (names_nodes && why.find("nodes are available") == std::string::npos))
+          why = c.message;
+      }
+    }
+    const std::string n = std::to_string(nodes()), a = std::to_string(attempt());
+    if (placed == nodes()) {
+      if (!condition_is_true(st().conditions, kCondGangScheduled)) {
+        const std::string msg = "all " + n + " pods of attempt " + a +
+                                " were placed together (PodGroup " + gang_name() + ")";
+        set(kCondGangScheduled, true, reason::kGangPlaced, msg);
+        event("Normal", "GangScheduled", msg);
+      }
+      return;
+    }
+    if (why.empty()) return;
+    const api::Condition* c = find_condition(st().conditions, kCondGangScheduled);
+    const bool already = c && c->reason == reason::kUnschedulable;
+    const std::string msg = "no room for all " + n + " pods of attempt " + a + " (PodGroup " +
+                            gang_name() + ", minCount " + n + "); none is bound until there is: " +
+                            why;
+    set(kCondGangScheduled, false, reason::kUnschedulable, msg);
+    if (!already) event("Warning", "GangUnschedulable", msg);
+  }
+
   std::optional<Failure> startup_timeout(const std::map<std::int64_t, const ObservedPod*>& gang) {
     std::optional<Time> created;
     for (const auto& [rank, p] : gang)
       if (p->created && (!created || *p->created < *created)) created = p->created;
+    // A gang waiting for room all together has not started to start: the clock runs from its
+    // placement (a new attempt would only wait in the same line).
+    if (options_.gang == GangScheduling::Native)
+      created = condition_is_true(st().conditions, kCondGangScheduled)
+                    ? condition_time(kCondGangScheduled)
+                    : std::nullopt;
     if (!created) return std::nullopt;  // nothing observed yet: the next event brings it
     const auto timeout = seconds(*spec().runPolicy.startupTimeoutSeconds);
     if (now_ < *created + timeout) {
@@ -607,6 +683,10 @@ std::string describe(const Action& action) {
       return "Event " + a.type + " " + a.reason;
     }
     std::string operator()(const DeleteJob&) const { return "DeleteJob"; }
+    std::string operator()(const CreatePodGroup& a) const {
+      return "CreatePodGroup " + name(a.object);
+    }
+    std::string operator()(const DeletePodGroup& a) const { return "DeletePodGroup " + a.name; }
     static std::string name(const nlohmann::json& o) {
       const auto meta = o.find("metadata");
       return meta != o.end() && meta->is_object() ? meta->value("name", std::string())

@@ -34,6 +34,7 @@ Resource services() { return {"", "v1", "services", true, "Service"}; }
 Resource events() { return {"", "v1", "events", true, "Event"}; }
 Resource namespaces() { return {"", "v1", "namespaces", false, "Namespace"}; }
 Resource leases() { return {"coordination.k8s.io", "v1", "leases", true, "Lease"}; }
+Resource pod_groups() { return {"scheduling.k8s.io", "v1alpha2", "podgroups", true, "PodGroup"}; }
 }  // namespace resources
 
 }  // namespace accel::kube

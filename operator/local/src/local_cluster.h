@@ -58,6 +58,10 @@ class LocalCluster final : public op::Cluster {
   void delete_all_pods(const api::AccelJob& job, std::optional<std::int64_t> grace_seconds) override;
   void record_event(const api::AccelJob& job, const op::RecordEvent& event) override;
   void delete_job(const api::AccelJob& job) override;
+  // `accel run` places every pod on this machine at once: there is no scheduler to group for,
+  // and the reconciler never asks (OperatorOptions::gang is Off here).
+  void create_pod_group(const api::AccelJob&, const nlohmann::json&) override {}
+  void delete_pod_group(const api::AccelJob&, const std::string&) override {}
 
   // --- the kubelet's part ---
   // Reaps processes that ended (status phase, exit code, finishedAt), SIGKILLs those whose

@@ -19,6 +19,21 @@ kube::Resource acceljobs_resource() {
   return kube::Resource{"accel.dev", "v1alpha1", "acceljobs", true, "AccelJob"};
 }
 
+GangScheduling detect_gang_scheduling(kube::Client& client) {
+  const kube::Resource groups = kube::resources::pod_groups();
+  json doc;
+  try {
+    doc = client.request("GET", "/apis/" + groups.group + "/" + groups.version);
+  } catch (const kube::NotFoundError&) {
+    return GangScheduling::Unavailable;
+  }
+  if (doc.is_object() && doc.contains("resources") && doc["resources"].is_array())
+    for (const auto& r : doc["resources"])
+      if (r.is_object() && r.value("name", std::string()) == groups.plural)
+        return GangScheduling::Native;
+  return GangScheduling::Unavailable;
+}
+
 namespace {
 
 std::string label_of(const json& object, const std::string& key) {
@@ -102,6 +117,18 @@ class ApiServerCluster final : public Cluster {
   void record_event(const api::AccelJob&, const RecordEvent& e) override {
     events_.record(object_, e.type == "Warning" ? kube::EventType::Warning : kube::EventType::Normal,
                    e.reason, e.message);
+  }
+  void create_pod_group(const api::AccelJob& job, const json& object) override {
+    try {
+      client_.create(kube::resources::pod_groups(), job.metadata.namespace_, object);
+    } catch (const kube::ConflictError&) {  // AlreadyExists
+    }
+  }
+  void delete_pod_group(const api::AccelJob& job, const std::string& name) override {
+    try {
+      client_.remove(kube::resources::pod_groups(), job.metadata.namespace_, name);
+    } catch (const kube::NotFoundError&) {
+    }
   }
   void delete_job(const api::AccelJob& job) override {
     kube::DeleteOptions opts;

@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -22,6 +24,7 @@ namespace accel::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 
 const std::string kChart = source_dir() + "/charts/accel-operator";
 const std::string kFixtures = source_dir() + "/tests/integration/chart/fixtures";
@@ -151,6 +154,7 @@ const BadValue kBadValues[] = {
     {"NegativeReplicas", {"--set", "replicaCount=-1"}, "/replicaCount"},
     {"ReplicasNotAnInteger", {"--set-string", "replicaCount=two"}, "/replicaCount"},
     {"UnknownLogLevel", {"--set", "operator.logLevel=loud"}, "/operator/logLevel"},
+    {"GangSchedulingOn", {"--set", "operator.gangScheduling=on"}, "/operator/gangScheduling"},
     {"UnknownPullPolicy", {"--set", "image.pullPolicy=Sometimes"}, "/image/pullPolicy"},
     {"EmptyRepository", {"--set", "image.repository="}, "/image/repository"},
     {"LeaderElectionMaybe", {"--set", "leaderElection.enabled=maybe"}, "/leaderElection/enabled"},
@@ -274,6 +278,32 @@ TEST(ChartTemplate, LeaderElectionFollowsReplicasUnlessForced) {
   EXPECT_FALSE(contains(
       args_of("le-off", {"--set", "replicaCount=2", "--set", "leaderElection.enabled=false"}),
       "--leader-elect"));
+}
+
+// Gang scheduling (operator/controller/GANG.md): the flag follows the value, and the PodGroup
+// rule (create and delete, nothing else) exists only when the operator may use PodGroups.
+TEST(ChartTemplate, GangSchedulingSetsTheFlagAndThePodGroupRuleOnlyWhenOn) {
+  auto podgroup_verbs = [](const std::string& dir) {
+    std::vector<std::string> verbs;
+    for (const auto& doc : rendered(dir, "rbac.yaml")) {
+      if (doc["kind"].as<std::string>() != "ClusterRole") continue;
+      for (const auto& rule : doc["rules"])
+        if (contains(strings(rule["resources"]), "podgroups")) {
+          EXPECT_EQ(strings(rule["apiGroups"]), std::vector<std::string>{"scheduling.k8s.io"});
+          for (const auto& v : strings(rule["verbs"])) verbs.push_back(v);
+        }
+    }
+    return verbs;
+  };
+  auto args = [](const std::string& dir) {
+    return strings(one(dir, "deployment.yaml")["spec"]["template"]["spec"]["containers"][0]["args"]);
+  };
+  const std::string on = render("gang-auto", {});
+  EXPECT_TRUE(contains(args(on), "--gang-scheduling=auto"));
+  EXPECT_EQ(podgroup_verbs(on), (std::vector<std::string>{"create", "delete"}));
+  const std::string off = render("gang-off", {"--set", "operator.gangScheduling=off"});
+  EXPECT_TRUE(contains(args(off), "--gang-scheduling=off"));
+  EXPECT_TRUE(podgroup_verbs(off).empty());
 }
 
 TEST(ChartTemplate, ImageTagAndRepositoryAreOverridable) {
@@ -480,6 +510,34 @@ INSTANTIATE_TEST_SUITE_P(Matrix, OperatorServiceAccount, ::testing::ValuesIn(kMa
                              if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            return n + "_" + std::to_string(i.index);
                          });
+
+// PodGroups (gang scheduling): created and deleted, never read or changed; no Workloads. This
+// control plane does not serve scheduling.k8s.io/v1alpha2, and `kubectl auth can-i` cannot name
+// a resource discovery does not list, so the API server's authorizer is asked directly with a
+// SubjectAccessReview, which evaluates the RBAC rules whether the resource is served or not.
+TEST(ChartRbac, PodGroupsMayBeCreatedAndDeletedAndNothingElse) {
+  auto allowed = [](const std::string& verb, const std::string& resource) {
+    const json review = {
+        {"apiVersion", "authorization.k8s.io/v1"},
+        {"kind", "SubjectAccessReview"},
+        {"spec",
+         {{"user", std::string("system:serviceaccount:") + kRbacNamespace + ":" + kRbacRelease},
+          {"groups", {"system:serviceaccounts", "system:authenticated"}},
+          {"resourceAttributes",
+           {{"group", "scheduling.k8s.io"}, {"resource", resource}, {"verb", verb},
+            {"namespace", kJobNamespace}}}}}};
+    const std::string path = cp().dir() + "/sar-" + verb + "-" + resource + ".json";
+    std::ofstream(path) << review.dump();
+    auto r = cp().kubectl({"create", "-f", path, "-o", "json"});
+    EXPECT_TRUE(r.status.success()) << r.output;
+    return json::parse(r.output)["status"].value("allowed", false);
+  };
+  EXPECT_TRUE(allowed("create", "podgroups"));
+  EXPECT_TRUE(allowed("delete", "podgroups"));
+  for (const char* verb : {"get", "list", "update", "patch", "deletecollection"})
+    EXPECT_FALSE(allowed(verb, "podgroups")) << verb;
+  EXPECT_FALSE(allowed("create", "workloads"));
+}
 
 TEST(ChartRbac, ClusterRoleHasNoWildcards) {
   auto r = cp().kubectl({"get", "clusterrole", kRbacRelease, "-o", "json"});

@@ -485,4 +485,29 @@ TEST(Operator, DefaultPodsAreAdmittedUnderTheRestrictedPodSecurityStandardAndAnO
       << p.dump(2);
 }
 
+// ---- gang scheduling where the cluster has none (GANG.md) ----
+
+// This control plane does not serve scheduling.k8s.io/v1alpha2 (no GenericWorkload gate): the
+// operator finds it out once, places pods one by one as before, and says so per job.
+TEST(Operator, OnAClusterWithoutPodGroupsEachJobSaysItsPodsArePlacedOneByOne) {
+  std::string ns = test_namespace();
+  Operator op = start_operator(ns);
+  EXPECT_NE(op.log().find("does not serve scheduling.k8s.io/v1alpha2 PodGroups"), std::string::npos)
+      << op.log();
+  kubectl_apply(ns, job_spec("solo", 2));
+  ASSERT_TRUE(eventually([&] { return pod_names(ns, "solo") == attempt_names("solo", 0, 2); }))
+      << op.log();
+  const json job = get_job(ns, "solo");
+  const json* gang = condition(job, "GangScheduled");
+  ASSERT_NE(gang, nullptr) << job.dump(2);
+  EXPECT_EQ(gang->value("status", ""), "False");
+  EXPECT_EQ(gang->value("reason", ""), "GangSchedulingUnavailable");
+  for (const auto& p : job_pods(ns, "solo")) EXPECT_FALSE(p["spec"].contains("schedulingGroup"));
+  EXPECT_TRUE(eventually([&] {
+    auto d = g_cp->kubectl({"describe", "acceljob", "solo", "-n", ns});
+    return d.output.find("GangSchedulingUnavailable") != std::string::npos &&
+           d.output.find("placed one by one") != std::string::npos;
+  })) << g_cp->kubectl({"describe", "acceljob", "solo", "-n", ns}).output;
+}
+
 }  // namespace

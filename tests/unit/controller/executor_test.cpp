@@ -39,6 +39,12 @@ struct Recorder : Cluster {
     calls.push_back("event " + e.reason);
   }
   void delete_job(const api::AccelJob&) override { calls.push_back("delete job"); }
+  void create_pod_group(const api::AccelJob&, const nlohmann::json& o) override {
+    calls.push_back("pod group " + o["metadata"]["name"].get<std::string>());
+  }
+  void delete_pod_group(const api::AccelJob&, const std::string& name) override {
+    calls.push_back("delete pod group " + name);
+  }
 };
 
 Decision start_gang(const api::AccelJob& job) { return reconcile(job, {}, testing::t(0)); }

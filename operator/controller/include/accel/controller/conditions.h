@@ -17,6 +17,8 @@ inline constexpr const char* kCondRestarting = "Restarting";
 inline constexpr const char* kCondSucceeded = "Succeeded";
 inline constexpr const char* kCondFailed = "Failed";
 inline constexpr const char* kCondSuspended = "Suspended";
+// All-or-nothing placement of the current attempt (GANG.md): absent with --gang-scheduling=off.
+inline constexpr const char* kCondGangScheduled = "GangScheduled";
 
 // The condition of `type`, or nullptr.
 const api::Condition* find_condition(const std::vector<api::Condition>& conditions,

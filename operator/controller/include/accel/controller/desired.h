@@ -17,10 +17,14 @@
 //   "metrics" = metrics.port, "metrics-<r>" = metrics.port + r (the worker binds these), template
 //   volumeMounts plus the checkpoint volume mounted at checkpoint.dir;
 //   template nodeSelector, tolerations, volumes, serviceAccountName, priorityClassName;
-//   terminationGracePeriodSeconds from options; prometheus.io annotations when enabled.
+//   terminationGracePeriodSeconds from options; prometheus.io annotations when enabled;
+//   with native gang scheduling, spec.schedulingGroup.podGroupName = the attempt's PodGroup.
+// The PodGroup (native gang scheduling only): <job>-a<attempt>, the job's labels plus the
+// attempt, a controller ownerReference, schedulingPolicy.gang.minCount = nodes.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +38,7 @@ namespace accel::op {
 struct DesiredObjects {
   nlohmann::json service;            // the headless Service
   std::vector<nlohmann::json> pods;  // node 0 .. nodes-1
+  std::optional<nlohmann::json> pod_group;  // with GangScheduling::Native only
 };
 
 // The objects of attempt `attempt` (0-based, = status.attempt; workers see it as
@@ -54,6 +59,7 @@ void check_metrics_ports(const api::AccelJob& job, const OperatorOptions& option
 nlohmann::json desired_service(const api::AccelJob& job, const OperatorOptions& options);
 nlohmann::json desired_pod(const api::AccelJob& job, std::int64_t attempt, std::int64_t node_rank,
                            const OperatorOptions& options);
+nlohmann::json desired_pod_group(const api::AccelJob& job, std::int64_t attempt);
 
 // The ownerReference every object of the job carries (controller and blockOwnerDeletion true),
 // so deleting the AccelJob garbage-collects its Service and Pods.

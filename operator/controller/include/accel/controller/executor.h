@@ -39,6 +39,9 @@ class Cluster {
   virtual void delete_all_pods(const api::AccelJob& job, std::optional<std::int64_t> grace_seconds) = 0;
   virtual void record_event(const api::AccelJob& job, const RecordEvent& event) = 0;
   virtual void delete_job(const api::AccelJob& job) = 0;
+  // Native gang scheduling only (OperatorOptions::gang).
+  virtual void create_pod_group(const api::AccelJob& job, const nlohmann::json& object) = 0;
+  virtual void delete_pod_group(const api::AccelJob& job, const std::string& name) = 0;
 };
 
 struct Outcome {

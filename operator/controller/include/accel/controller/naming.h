@@ -6,6 +6,8 @@
 //                                        a terminating old one
 //   hostname  <job>-n<node>              stable across attempts; with subdomain <job> the DNS
 //                                        name is <job>-n<node>.<job>.<namespace>.svc
+//   PodGroup  <job>-a<attempt>           native gang scheduling: one per attempt, so a new gang
+//                                        never waits on the old one's group
 // Job names are DNS-1035 labels of at most 50 characters (api validation), so hostnames stay
 // within the 63 characters of a DNS label.
 #pragma once
@@ -28,10 +30,13 @@ inline constexpr const char* kWorkerContainer = "worker";
 inline constexpr const char* kScratchVolume = "accel-scratch";
 inline constexpr const char* kRendezvousPortName = "rendezvous";
 inline constexpr const char* kMetricsPortName = "metrics";
+// Kubernetes' gang-scheduling API (1.35+, alpha; feature gate GenericWorkload).
+inline constexpr const char* kPodGroupApiVersion = "scheduling.k8s.io/v1alpha2";
 
 std::string service_name(const api::AccelJob& job);
 std::string pod_name(const api::AccelJob& job, std::int64_t attempt, std::int64_t node_rank);
 std::string pod_hostname(const api::AccelJob& job, std::int64_t node_rank);
+std::string pod_group_name(const api::AccelJob& job, std::int64_t attempt);
 // MASTER_ADDR: node 0's DNS name, short or fully qualified (see OperatorOptions::cluster_domain).
 std::string master_addr(const api::AccelJob& job, const OperatorOptions& options);
 

@@ -9,6 +9,19 @@
 
 namespace accel::op {
 
+// How a gang's pods reach the scheduler (operator/controller/GANG.md).
+enum class GangScheduling {
+  // Pods are created one by one and placed independently (`accel run`, or --gang-scheduling=off).
+  Off,
+  // Kubernetes' own gang scheduling (scheduling.k8s.io/v1alpha2, 1.35+): one PodGroup per attempt
+  // with minCount = nodes; every pod names it in spec.schedulingGroup, so kube-scheduler places
+  // all pods of the attempt or none.
+  Native,
+  // Asked for (--gang-scheduling=auto) but the cluster does not serve the PodGroup API: pods are
+  // placed one by one as with Off, and every job says so in its GangScheduled condition and an Event.
+  Unavailable,
+};
+
 struct OperatorOptions {
   // argv[0] of every worker container: the pod runs `<entrypoint> launch -- <command> <args>`.
   std::string entrypoint = "accel";
@@ -26,6 +39,7 @@ struct OperatorOptions {
   // A pod still present this long after its deletionTimestamp plus the grace period is
   // considered stuck on a dead node and is force-deleted (grace 0).
   Duration force_delete_after = std::chrono::seconds(30);
+  GangScheduling gang = GangScheduling::Off;
 };
 
 }  // namespace accel::op

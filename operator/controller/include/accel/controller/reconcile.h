@@ -63,13 +63,24 @@ struct RecordEvent {
 };
 // Delete the AccelJob itself (ttlSecondsAfterFinished ran out); garbage collection follows.
 struct DeleteJob {};
+// Native gang scheduling: create one attempt's PodGroup (object from desired_pod_group()),
+// always before that attempt's pods.
+struct CreatePodGroup {
+  nlohmann::json object;
+};
+// Delete an earlier attempt's PodGroup (Kubernetes keeps it, through its protection finalizer,
+// until no pod names it).
+struct DeletePodGroup {
+  std::string name;
+};
 
 using Action = std::variant<CreateService, CreatePod, DeletePod, DeleteAllPods, RequeueAfter,
-                            RecordEvent, DeleteJob>;
+                            RecordEvent, DeleteJob, CreatePodGroup, DeletePodGroup>;
 
 // One line per action, for logs and table tests: "CreateService gpt", "CreatePod gpt-a0-n1",
 // "DeletePod gpt-a0-n1", "DeletePod gpt-a0-n1 force", "DeleteAllPods", "RequeueAfter 20s"
-// (whole seconds, rounded up), "Event Warning ConfigError", "DeleteJob".
+// (whole seconds, rounded up), "Event Warning ConfigError", "DeleteJob", "CreatePodGroup gpt-a0",
+// "DeletePodGroup gpt-a0".
 std::string describe(const Action& action);
 
 struct Decision {
@@ -95,6 +106,11 @@ inline constexpr const char* kStalled = "Stalled";
 inline constexpr const char* kDeadlineExceeded = "DeadlineExceeded";
 inline constexpr const char* kMaxRestartsExceeded = "MaxRestartsExceeded";
 inline constexpr const char* kInvalidSpec = "InvalidSpec";
+// Condition GangScheduled (native gang scheduling, GANG.md).
+inline constexpr const char* kWaitingForPlacement = "WaitingForPlacement";
+inline constexpr const char* kUnschedulable = "Unschedulable";
+inline constexpr const char* kGangPlaced = "GangPlaced";
+inline constexpr const char* kGangSchedulingUnavailable = "GangSchedulingUnavailable";
 }  // namespace reason
 
 // The state machine. `job` must be defaulted (api::apply_defaults; std::logic_error otherwise) and carry

@@ -29,6 +29,7 @@ Resource services();
 Resource events();       // core/v1 Events
 Resource namespaces();
 Resource leases();       // coordination.k8s.io/v1
+Resource pod_groups();   // scheduling.k8s.io/v1alpha2 (gang scheduling, Kubernetes 1.35+)
 }  // namespace resources
 
 }  // namespace accel::kube

@@ -39,6 +39,13 @@ kube::Resource acceljobs_resource();
 // reachable from where the operator runs, or there is no pod IP at all).
 inline constexpr const char* kProgressUrlAnnotation = "accel.dev/progress-url";
 
+// Whether the cluster serves Kubernetes' gang-scheduling API (PodGroups of
+// scheduling.k8s.io/v1alpha2, 1.35+ with the GenericWorkload feature gate), read once from
+// discovery at start-up: Native when it does, Unavailable when the group/version or the
+// resource is not served. Other API errors propagate (the operator cannot work without the API
+// server anyway, and exits so that it is restarted).
+GangScheduling detect_gang_scheduling(kube::Client& client);
+
 struct ControllerOptions {
   std::string ns;   // "" = all namespaces
   int workers = 2;
