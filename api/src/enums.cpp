@@ -31,7 +31,8 @@ const std::pair<TrackerType, const char*> kTracker[] = {{TrackerType::TensorBoar
                                                         {TrackerType::MLflow, "mlflow"},
                                                         {TrackerType::Jsonl, "jsonl"}};
 const std::pair<JobPhase, const char*> kPhase[] = {
-    {JobPhase::Pending, "Pending"},       {JobPhase::Starting, "Starting"},
+    {JobPhase::Pending, "Pending"},       {JobPhase::Queued, "Queued"},
+    {JobPhase::Starting, "Starting"},
     {JobPhase::Running, "Running"},       {JobPhase::Restarting, "Restarting"},
     {JobPhase::Succeeded, "Succeeded"},   {JobPhase::Failed, "Failed"},
     {JobPhase::Suspended, "Suspended"}};

@@ -206,10 +206,11 @@ std::vector<FieldSpec> build_fields() {
       F("status", T::Object, "What the operator observed; written through the status "
                              "subresource."),
       F("status.phase", T::String, "Where the job is in its life.")
-          .oneof({"Pending", "Starting", "Running", "Restarting", "Succeeded", "Failed",
+          .oneof({"Pending", "Queued", "Starting", "Running", "Restarting", "Succeeded", "Failed",
                   "Suspended"}),
-      F("status.conditions", T::ObjectList, "Latest observations (Created, Running, Restarting, "
-                                            "Succeeded, Failed, Suspended).").map_keys({"type"}),
+      F("status.conditions", T::ObjectList, "Latest observations (Created, Queued, GangScheduled, "
+                                            "Running, Restarting, Succeeded, Failed, Suspended).")
+          .map_keys({"type"}),
       F("status.conditions[].type", T::String, "Condition type.").required(),
       F("status.conditions[].status", T::String, "True, False or Unknown.").required()
           .oneof({"True", "False", "Unknown"}),

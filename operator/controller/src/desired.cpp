@@ -215,11 +215,25 @@ json desired_pod(const api::AccelJob& job, std::int64_t attempt, std::int64_t no
   auto labels = job_labels(job);
   labels[kLabelNodeRank] = std::to_string(node);
   labels[kLabelAttempt] = std::to_string(attempt);
+  json annotations = json::object();
+  if (const std::string queue = kueue_queue(job); !queue.empty()) {
+    // Kueue's plain-pod group (KUEUE.md): one group per attempt, admitted whole; a group whose
+    // pods have all ended is finished (retriable-in-group "false"), so a failed attempt's quota is
+    // released and the next attempt queues as a group of its own instead of "replacing" pods.
+    labels[kKueueQueueLabel] = queue;
+    labels[kKueuePodGroupLabel] = pod_group_name(job, attempt);
+    if (auto p = job.metadata.labels.find(kKueuePriorityClassLabel); p != job.metadata.labels.end())
+      labels[kKueuePriorityClassLabel] = p->second;
+    annotations[kKueueGroupTotalCount] = std::to_string(*s.nodes);
+    annotations[kKueueRetriableInGroup] = "false";
+  }
   json meta = object_meta(job, pod_name(job, attempt, node), labels);
-  if (options.prometheus_annotations && metrics > 0)
-    meta["annotations"] = {{"prometheus.io/scrape", "true"},
-                           {"prometheus.io/port", std::to_string(metrics)},
-                           {"prometheus.io/path", "/metrics"}};
+  if (options.prometheus_annotations && metrics > 0) {
+    annotations["prometheus.io/scrape"] = "true";
+    annotations["prometheus.io/port"] = std::to_string(metrics);
+    annotations["prometheus.io/path"] = "/metrics";
+  }
+  if (!annotations.empty()) meta["annotations"] = annotations;
 
   json command = json::array({options.entrypoint, "launch", "--"});
   for (const auto& c : s.command) command.push_back(c);

@@ -13,6 +13,11 @@ std::string pod_group_name(const api::AccelJob& job, std::int64_t attempt) {
   return job.metadata.name + "-a" + std::to_string(attempt);
 }
 
+std::string kueue_queue(const api::AccelJob& job) {
+  auto it = job.metadata.labels.find(kKueueQueueLabel);
+  return it == job.metadata.labels.end() ? "" : it->second;
+}
+
 std::string pod_hostname(const api::AccelJob& job, std::int64_t node_rank) {
   return job.metadata.name + "-n" + std::to_string(node_rank);
 }

@@ -82,6 +82,10 @@ ObservedPod observed_pod_from_json(const json& pod) {
   p.phase = phase.empty() ? PodPhase::Pending : parse_pod_phase(phase);
   p.reason = str(status, "reason");
   p.message = str(status, "message");
+  const json& gates = child(child(pod, "spec"), "schedulingGates");
+  if (gates.is_array())
+    for (const auto& g : gates)
+      if (const std::string name = str(g, "name"); !name.empty()) p.scheduling_gates.push_back(name);
   const json& conditions = child(status, "conditions");
   if (conditions.is_array())
     for (const auto& c : conditions)

@@ -94,6 +94,11 @@ class Reconciler {
   JobPhase phase() const { return *d_.status.phase; }
   std::int64_t nodes() const { return *job_.spec.nodes; }
   std::int64_t attempt() const { return d_.status.attempt; }
+  // Queued, Starting, Running: the gang of status.attempt has been created.
+  bool gang_created() const {
+    return phase() == JobPhase::Queued || phase() == JobPhase::Starting ||
+           phase() == JobPhase::Running;
+  }
 
   // ---- small helpers ----
 
@@ -192,7 +197,7 @@ class Reconciler {
 
   void step() {
     if (auto due = deadline();
-        due && phase() != JobPhase::Starting && phase() != JobPhase::Running) {
+        due && !gang_created()) {
       if (now_ >= *due) return fail_deadline();
       wake_at(*due);
     }
@@ -201,6 +206,7 @@ class Reconciler {
         return launch_when_clear();
       case JobPhase::Restarting:
         return launch_when_clear();
+      case JobPhase::Queued:
       case JobPhase::Starting:
       case JobPhase::Running:
         return supervise();
@@ -294,7 +300,7 @@ class Reconciler {
       f.cls = api::FailureClass::Disruption;
       return handle_failure(f);
     }
-    if (phase() == JobPhase::Starting) {
+    if (phase() == JobPhase::Starting || phase() == JobPhase::Queued) {
       // Re-create pods of this gang that are gone (or not yet in the cache: AlreadyExists is fine),
       // but never while a pod of another gang remains.
       if (!strays && !missing.empty() && options_.gang == GangScheduling::Native)
@@ -307,6 +313,7 @@ class Reconciler {
             return fail(reason::kInvalidSpec, e.what());
           }
         }
+      if (track_queue(gang, missing.empty())) return;
       track_placement(gang);
       if (up == nodes()) {
         st().phase = JobPhase::Running;
@@ -412,6 +419,45 @@ class Reconciler {
     return best;
   }
 
+  // ---- Kueue (KUEUE.md) ----
+
+  // A created gang that names a queue: Queued while Kueue's admission gate holds any of its pods,
+  // Starting once Kueue has admitted the group (every pod there and none gated). True when the
+  // gang waits for quota (nothing more to do in this reconcile).
+  bool track_queue(const std::map<std::int64_t, const ObservedPod*>& gang, bool complete) {
+    const std::string queue = kueue_queue(job_);
+    if (queue.empty()) return false;
+    std::int64_t gated = 0;
+    for (const auto& [rank, p] : gang)
+      if (std::find(p->scheduling_gates.begin(), p->scheduling_gates.end(), kKueueAdmissionGate) !=
+          p->scheduling_gates.end())
+        ++gated;
+    const std::string a = std::to_string(attempt()), group = pod_group_name(job_, attempt());
+    const bool was_queued = condition_is_true(st().conditions, kCondQueued);
+    if (gated > 0) {
+      st().phase = JobPhase::Queued;
+      const std::string msg = "waiting for quota in LocalQueue " + queue + ": Kueue admits the " +
+                              std::to_string(nodes()) + " pods of attempt " + a +
+                              " together (pod group " + group + ")";
+      set(kCondQueued, true, "WaitingForQuota", msg);
+      set(kCondRunning, false, "Queued", "the gang waits for quota");
+      // Like a suspended batch/v1 Job's: activeDeadlineSeconds counts from the admission.
+      st().startTime.clear();
+      if (!was_queued) event("Normal", "Queued", msg);
+      return true;
+    }
+    if (complete && (was_queued || phase() == JobPhase::Queued)) {
+      st().phase = JobPhase::Starting;
+      const std::string msg = "admitted by Kueue from LocalQueue " + queue + " (pod group " +
+                              group + ")";
+      set(kCondQueued, false, "Admitted", msg);
+      if (st().startTime.empty()) st().startTime = format_rfc3339(now_);
+      if (auto due = deadline()) wake_at(*due);
+      event("Normal", "Admitted", msg);
+    }
+    return false;
+  }
+
   // ---- gang scheduling (GANG.md) ----
 
   std::string gang_name() const { return pod_group_name(job_, attempt()); }
@@ -488,6 +534,12 @@ class Reconciler {
       created = condition_is_true(st().conditions, kCondGangScheduled)
                     ? condition_time(kCondGangScheduled)
                     : std::nullopt;
+    // Time in a Kueue queue is not start-up time either: the clock runs from the admission.
+    if (const api::Condition* q = find_condition(st().conditions, kCondQueued); q && created) {
+      if (q->status == "True") return std::nullopt;
+      if (auto admitted = parse_rfc3339(q->lastTransitionTime); admitted && *admitted > *created)
+        created = admitted;
+    }
     if (!created) return std::nullopt;  // nothing observed yet: the next event brings it
     const auto timeout = seconds(*spec().runPolicy.startupTimeoutSeconds);
     if (now_ < *created + timeout) {
@@ -586,7 +638,7 @@ class Reconciler {
 
   void suspend() {
     const JobPhase was = phase();
-    if (was == JobPhase::Starting || was == JobPhase::Running)
+    if (was == JobPhase::Queued || was == JobPhase::Starting || was == JobPhase::Running)
       st().attempt += 1;  // next gang is new
     if (was != JobPhase::Suspended)
       event("Normal", "Suspended", "spec.runPolicy.suspend is true: deleting the pods");

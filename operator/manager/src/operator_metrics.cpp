@@ -11,8 +11,8 @@
 namespace accel::op {
 
 namespace {
-const char* const kPhases[] = {"Pending",   "Starting", "Running",  "Restarting",
-                               "Succeeded", "Failed",   "Suspended"};
+const char* const kPhases[] = {"Pending",   "Queued", "Starting",  "Running",
+                               "Restarting", "Succeeded", "Failed", "Suspended"};
 prometheus::Histogram::BucketBoundaries reconcile_buckets() {
   return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }

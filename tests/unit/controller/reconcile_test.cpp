@@ -46,6 +46,9 @@ api::AccelJob job_in(JobPhase phase, std::int64_t attempt = 0, std::int64_t rest
     case JobPhase::Starting:
       s.conditions = {cond("Created", true, "GangCreated"), cond("Running", false, "PodsStarting")};
       break;
+    case JobPhase::Queued:
+      s.conditions = {cond("Created", true, "GangCreated"), cond("Queued", true, "WaitingForQuota")};
+      break;
     case JobPhase::Running:
       s.conditions = {cond("Created", true, "GangCreated"),
                       cond("Running", true, "AllPodsRunning")};

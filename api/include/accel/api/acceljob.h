@@ -47,7 +47,7 @@ enum class Backend { Auto, Nccl, Gloo };                       // "auto", "nccl"
 enum class RestartPolicy { OnFailure, ExitCode, Never };       // "OnFailure", "ExitCode", "Never"
 enum class CleanPodPolicy { All, Running, None };              // "All", "Running", "None"
 enum class TrackerType { TensorBoard, WandB, MLflow, Jsonl };  // "tensorboard", "wandb", "mlflow", "jsonl"
-enum class JobPhase { Pending, Starting, Running, Restarting, Succeeded, Failed, Suspended };
+enum class JobPhase { Pending, Queued, Starting, Running, Restarting, Succeeded, Failed, Suspended };
 
 std::string to_string(Precision);
 std::string to_string(Backend);

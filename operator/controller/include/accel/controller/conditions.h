@@ -19,6 +19,8 @@ inline constexpr const char* kCondFailed = "Failed";
 inline constexpr const char* kCondSuspended = "Suspended";
 // All-or-nothing placement of the current attempt (GANG.md): absent with --gang-scheduling=off.
 inline constexpr const char* kCondGangScheduled = "GangScheduled";
+// Waiting for quota in a Kueue LocalQueue (KUEUE.md): absent for jobs that name no queue.
+inline constexpr const char* kCondQueued = "Queued";
 
 // The condition of `type`, or nullptr.
 const api::Condition* find_condition(const std::vector<api::Condition>& conditions,

@@ -30,6 +30,14 @@ inline constexpr const char* kWorkerContainer = "worker";
 inline constexpr const char* kScratchVolume = "accel-scratch";
 inline constexpr const char* kRendezvousPortName = "rendezvous";
 inline constexpr const char* kMetricsPortName = "metrics";
+// Kueue (KUEUE.md): a job labelled with a queue has its pods queued as one plain-pod group per
+// attempt, admitted all together through the admission scheduling gate.
+inline constexpr const char* kKueueQueueLabel = "kueue.x-k8s.io/queue-name";
+inline constexpr const char* kKueuePriorityClassLabel = "kueue.x-k8s.io/priority-class";
+inline constexpr const char* kKueuePodGroupLabel = "kueue.x-k8s.io/pod-group-name";
+inline constexpr const char* kKueueGroupTotalCount = "kueue.x-k8s.io/pod-group-total-count";
+inline constexpr const char* kKueueRetriableInGroup = "kueue.x-k8s.io/retriable-in-group";
+inline constexpr const char* kKueueAdmissionGate = "kueue.x-k8s.io/admission";
 // Kubernetes' gang-scheduling API (1.35+, alpha; feature gate GenericWorkload).
 inline constexpr const char* kPodGroupApiVersion = "scheduling.k8s.io/v1alpha2";
 
@@ -37,6 +45,8 @@ std::string service_name(const api::AccelJob& job);
 std::string pod_name(const api::AccelJob& job, std::int64_t attempt, std::int64_t node_rank);
 std::string pod_hostname(const api::AccelJob& job, std::int64_t node_rank);
 std::string pod_group_name(const api::AccelJob& job, std::int64_t attempt);
+// The Kueue LocalQueue the job names (label kueue.x-k8s.io/queue-name), or "".
+std::string kueue_queue(const api::AccelJob& job);
 // MASTER_ADDR: node 0's DNS name, short or fully qualified (see OperatorOptions::cluster_domain).
 std::string master_addr(const api::AccelJob& job, const OperatorOptions& options);
 

@@ -46,6 +46,7 @@ struct ObservedPod {
   std::vector<PodCondition> conditions;
   std::optional<Time> created;             // metadata.creationTimestamp
   std::optional<Time> deletion_timestamp;  // set: the pod is Terminating
+  std::vector<std::string> scheduling_gates;  // spec.schedulingGates[].name (e.g. Kueue's admission)
 
   bool terminating() const { return deletion_timestamp.has_value(); }
   bool finished() const { return phase == PodPhase::Succeeded || phase == PodPhase::Failed; }
