@@ -9,6 +9,8 @@
 # reading the list from the real go.mod of k8s.io/kubernetes (never hand-listed).
 # etcd's server module has the same problem with its own replaces, so it gets a separate
 # wrapper (scripts/go/etcd), kept apart so version selection never mixes the two.
+# Kueue (`kueue`, not part of `all`) goes to $ACCEL_CACHE/bin/kueue-<version> with the manifests
+# scripts/kueue.sh installs; its go.mod has no replace directives, so it needs no wrapper.
 source "$(dirname "$0")/lib.sh"
 
 GOFLAGS_BUILD=(-p "${ACCEL_GO_JOBS:-2}" -trimpath)
@@ -18,6 +20,7 @@ export GOTOOLCHAIN=local
 kube_dir="$ACCEL_CACHE/bin/k8s-$K8S_VERSION"
 etcd_dir="$ACCEL_CACHE/bin/etcd-$ETCD_VERSION"
 tools_dir="$ACCEL_CACHE/bin/tools-helm-$HELM_VERSION-kwok-$KWOK_VERSION"
+kueue_dir="$ACCEL_CACHE/bin/kueue-$KUEUE_VERSION"
 
 # Regenerates scripts/go/kube/go.mod when it does not match K8S_VERSION.
 generate_kube_module() {
@@ -87,10 +90,32 @@ build_tools() {
   rm -rf "$tools_dir" && mv "$tools_dir.tmp" "$tools_dir"
 }
 
+# The kueue manager binary plus, from the same module's config/components, what scripts/kueue.sh
+# installs: crd/ (the CRDs, and the kustomization naming those with a conversion webhook),
+# webhook/ (the webhook configurations it rewrites to loopback url: clients, and the
+# kustomization naming the webhooks that get a namespace selector), and rbac/ (the default
+# install's RBAC, for reference: the test fixture runs Kueue with the admin kubeconfig).
+build_kueue() {
+  if [ -x "$kueue_dir/kueue" ] && [ -f "$kueue_dir/webhook/manifests.yaml" ]; then
+    log "kueue $KUEUE_VERSION cached in $kueue_dir"; return
+  fi
+  rm -rf "$kueue_dir.tmp" && mkdir -p "$kueue_dir.tmp"
+  log "building kueue $KUEUE_VERSION"
+  local kv="-X sigs.k8s.io/kueue/pkg/version.GitVersion=$KUEUE_VERSION"
+  GOBIN="$kueue_dir.tmp" go install "${GOFLAGS_BUILD[@]}" -ldflags "-s -w $kv" \
+    "sigs.k8s.io/kueue/cmd/kueue@$KUEUE_VERSION"
+  local src
+  src="$(go env GOMODCACHE)/sigs.k8s.io/kueue@$KUEUE_VERSION/config/components"
+  cp -r "$src/crd" "$src/webhook" "$src/rbac" "$kueue_dir.tmp/"
+  chmod -R u+w "$kueue_dir.tmp"
+  rm -rf "$kueue_dir" && mv "$kueue_dir.tmp" "$kueue_dir"
+}
+
 case "${1:-all}" in
   kube) build_kube ;;
   etcd) build_etcd ;;
   tools) build_tools ;;
+  kueue) build_kueue ;;
   all) build_etcd; build_tools; build_kube ;;
-  *) die "usage: $0 [all|kube|etcd|tools]" ;;
+  *) die "usage: $0 [all|kube|etcd|tools|kueue]" ;;
 esac
