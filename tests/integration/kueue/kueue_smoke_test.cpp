@@ -250,6 +250,13 @@ TEST_F(KueueSmoke, KeepsAGroupThatDoesNotFitGatedUntilTheFirstGroupFinishes) {
   succeed_pod(ns, "first-1");
   EXPECT_TRUE(eventually([&] { return workload_condition(ns, "first", "Finished") == "True"; }))
       << kubectl({"get", "workloads.kueue.x-k8s.io", "first", "-n", ns, "-o=yaml"});
+  // Kueue lets go of the finished pods (its finalizer removed), so they can be deleted.
+  EXPECT_TRUE(eventually([&] {
+    for (const char* name : {"first-0", "first-1"})
+      if (!get({"pod", name, "-n", ns})["metadata"].value("finalizers", json::array()).empty())
+        return false;
+    return true;
+  })) << kubectl({"get", "pods", "-n", ns, "-o=yaml"});
   EXPECT_TRUE(eventually([&] { return workload_condition(ns, "second", "Admitted") == "True"; }))
       << kubectl({"get", "workloads.kueue.x-k8s.io", "-n", ns, "-o=yaml"});
   EXPECT_TRUE(eventually([&] { return group_running(ns, "second", 2); }))
