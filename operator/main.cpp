@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   double lease_s = 15, renew_s = 10, retry_s = 2, progress_interval_s = 30;
   double force_delete_s = 30;
   std::string gang = "auto";
+  bool kueue = true;
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig file (default: in-cluster, else KUBECONFIG, else ~/.kube/config)");
   app.add_option("--namespace", ns, "watch only this namespace (default: all)");
   app.add_option("--workers", workers, "AccelJobs reconciled concurrently")->check(CLI::Range(1, 256));
@@ -74,6 +75,9 @@ int main(int argc, char** argv) {
                  "auto: all-or-nothing placement through Kubernetes' PodGroups where the cluster serves them "
                  "(scheduling.k8s.io/v1alpha2), said in each job's status where it does not; off: pods placed one by one")
       ->check(CLI::IsMember({"auto", "off"}));
+  app.add_option("--kueue-integration", kueue,
+                 "honour a job's kueue.x-k8s.io/queue-name label: its pods form one Kueue plain-pod group per attempt, "
+                 "and the job is Queued while Kueue holds them (false: the label is ignored)");
   app.add_flag("--progress-url-annotation", progress_annotation,
                "testing/escape hatch: read rank 0's /progress from the job's accel.dev/progress-url annotation");
   app.set_version_flag("--version", std::string("accel-operator ") + ACCEL_VERSION);
@@ -122,6 +126,7 @@ int main(int argc, char** argv) {
     copts.reconciler.force_delete_after =
         std::chrono::duration_cast<op::Duration>(std::chrono::duration<double>(force_delete_s));
     copts.progress_url_annotation = progress_annotation;
+    copts.reconciler.kueue = kueue;
     if (gang == "auto") {
       copts.reconciler.gang = op::detect_gang_scheduling(client);
       info(copts.reconciler.gang == op::GangScheduling::Native

@@ -25,8 +25,8 @@
 # the GangScheduling plugin. Without it the group is not served, as on most clusters today.
 # start-kwok runs KWOK (built by build-kube.sh tools) for scheduling tests: it keeps the Nodes
 # annotated kwok.x-k8s.io/node=fake Ready (heartbeats, leases), keeps the allocatable they were
-# given, moves pods bound to them to Running and finishes deleted ones; nothing runs. It is
-# stopped with the control plane.
+# given, moves pods bound to them to Running and ends deleted ones as a kubelet does (phase
+# Failed, exit 143, then removed); nothing runs. It is stopped with the control plane.
 source "$(dirname "$0")/lib.sh"
 
 kube_bin="$ACCEL_CACHE/bin/k8s-$K8S_VERSION"
@@ -176,13 +176,69 @@ start_kwok() {
   # shellcheck disable=SC1091
   source "$d/env"
   [ -x "$KWOK_DIR/kwok" ] || die "kwok missing: run scripts/build-kube.sh tools"
-  local f first=1
+  local f
   : > "$d/kwok.yaml"
   for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
-           pod/fast/pod-ready.yaml pod/fast/pod-delete.yaml; do
-    [ $first = 1 ] || echo "---" >> "$d/kwok.yaml"
-    cat "$KWOK_DIR/stages/$f" >> "$d/kwok.yaml"; first=0
+           pod/fast/pod-ready.yaml; do
+    cat "$KWOK_DIR/stages/$f" >> "$d/kwok.yaml"; echo "---" >> "$d/kwok.yaml"
   done
+  # Deletion as a kubelet does it, in two steps (KWOK's fast pod-delete stage deletes at once,
+  # which a pod with a finalizer, e.g. Kueue's, survives in phase Running forever): a deleted pod
+  # that still runs first ends (phase Failed, its containers terminated by SIGTERM: exit 143);
+  # a finished one is then removed (grace 0; finalizers still hold it until their owners let go).
+  cat >> "$d/kwok.yaml" <<'STAGES'
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: accel-pod-terminate
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'Exists'
+    - key: '.status.phase'
+      operator: 'In'
+      values: ['Pending', 'Running']
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      containerStatuses:
+      {{ range .spec.containers }}
+      - image: {{ .image | Quote }}
+        name: {{ .name | Quote }}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          terminated:
+            exitCode: 143
+            finishedAt: {{ $now | Quote }}
+            reason: Error
+            startedAt: {{ $now | Quote }}
+      {{ end }}
+      phase: Failed
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: accel-pod-delete
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'Exists'
+    - key: '.status.phase'
+      operator: 'NotIn'
+      values: ['Pending', 'Running']
+  next:
+    delete: true
+STAGES
   "$KWOK_DIR/kwok" --kubeconfig="$d/kubeconfig" --manage-all-nodes=false \
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --node-lease-duration-seconds=40 --cidr=10.244.0.0/16 --node-ip=10.1.0.1 -c "$d/kwok.yaml" \

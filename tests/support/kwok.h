@@ -1,7 +1,8 @@
 // kwok.h — fake nodes for tests of scheduling: KWOK (sigs.k8s.io/kwok) keeps Nodes alive (Ready,
 // heartbeats, leases) and moves the pods bound to them to Running without running anything, so
 // the real kube-scheduler places pods on nodes whose allocatable a test chooses (e.g. one
-// nvidia.com/gpu each). KWOK runs through scripts/controlplane.sh start-kwok and stops with the
+// nvidia.com/gpu each), and ends deleted pods as a kubelet does (phase Failed, then removed).
+// KWOK runs through scripts/controlplane.sh start-kwok and stops with the
 // control plane, also when the test process dies.
 #pragma once
 

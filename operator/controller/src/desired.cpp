@@ -216,7 +216,7 @@ json desired_pod(const api::AccelJob& job, std::int64_t attempt, std::int64_t no
   labels[kLabelNodeRank] = std::to_string(node);
   labels[kLabelAttempt] = std::to_string(attempt);
   json annotations = json::object();
-  if (const std::string queue = kueue_queue(job); !queue.empty()) {
+  if (const std::string queue = kueue_queue(job, options); !queue.empty()) {
     // Kueue's plain-pod group (KUEUE.md): one group per attempt, admitted whole; a group whose
     // pods have all ended is finished (retriable-in-group "false"), so a failed attempt's quota is
     // released and the next attempt queues as a group of its own instead of "replacing" pods.

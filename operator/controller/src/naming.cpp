@@ -13,7 +13,8 @@ std::string pod_group_name(const api::AccelJob& job, std::int64_t attempt) {
   return job.metadata.name + "-a" + std::to_string(attempt);
 }
 
-std::string kueue_queue(const api::AccelJob& job) {
+std::string kueue_queue(const api::AccelJob& job, const OperatorOptions& options) {
+  if (!options.kueue) return "";
   auto it = job.metadata.labels.find(kKueueQueueLabel);
   return it == job.metadata.labels.end() ? "" : it->second;
 }

@@ -343,7 +343,10 @@ class Reconciler {
     f.pod = p.name;
     f.node_rank = p.node_rank;
     const std::string where = "pod " + p.name + " (node " + std::to_string(p.node_rank) + ")";
+    // Kubernetes' own DisruptionTarget, or Kueue's TerminationTarget (it evicts the whole group
+    // for preemption or a lost admission, KUEUE.md).
     const PodCondition* disruption = p.true_condition("DisruptionTarget");
+    if (!disruption) disruption = p.true_condition("TerminationTarget");
     const bool evicted = p.reason == "Evicted";
     if (p.phase == PodPhase::Failed) {
       if (p.terminated) {
@@ -425,7 +428,7 @@ class Reconciler {
   // Starting once Kueue has admitted the group (every pod there and none gated). True when the
   // gang waits for quota (nothing more to do in this reconcile).
   bool track_queue(const std::map<std::int64_t, const ObservedPod*>& gang, bool complete) {
-    const std::string queue = kueue_queue(job_);
+    const std::string queue = kueue_queue(job_, options_);
     if (queue.empty()) return false;
     std::int64_t gated = 0;
     for (const auto& [rank, p] : gang)

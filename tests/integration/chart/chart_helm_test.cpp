@@ -303,6 +303,9 @@ TEST(ChartTemplate, GangSchedulingSetsTheFlagAndThePodGroupRuleOnlyWhenOn) {
   EXPECT_EQ(podgroup_verbs(on), (std::vector<std::string>{"create", "delete"}));
   const std::string off = render("gang-off", {"--set", "operator.gangScheduling=off"});
   EXPECT_TRUE(contains(args(off), "--gang-scheduling=off"));
+  EXPECT_TRUE(contains(args(on), "--kueue-integration=true"));
+  EXPECT_TRUE(contains(args(render("kueue-off", {"--set", "operator.kueueIntegration=false"})),
+                       "--kueue-integration=false"));
   EXPECT_TRUE(podgroup_verbs(off).empty());
 }
 

@@ -59,6 +59,10 @@ TEST(Kueue, PodsOfAQueuedJobFormOnePlainPodGroupPerAttempt) {
   EXPECT_EQ(p["metadata"]["labels"]["kueue.x-k8s.io/priority-class"], "high");
   EXPECT_EQ(p["metadata"]["annotations"]["kueue.x-k8s.io/pod-group-total-count"], "2");
   EXPECT_EQ(p["metadata"]["annotations"]["kueue.x-k8s.io/retriable-in-group"], "false");
+  OperatorOptions off;
+  off.kueue = false;
+  EXPECT_FALSE(desired_pod(queued_job(), 2, 1, off)["metadata"]["labels"].contains("kueue.x-k8s.io/pod-group-name"))
+      << "--kueue-integration=false ignores the label";
   const auto plain = desired_pod(testing::cpu_job(), 2, 1, {});
   EXPECT_FALSE(plain["metadata"]["labels"].contains("kueue.x-k8s.io/pod-group-name"));
   EXPECT_FALSE(plain["metadata"].contains("annotations") &&
@@ -121,13 +125,17 @@ TEST(Kueue, APreemptedGangGoesBackToTheQueueAsItsNextAttempt) {
 
   ObservedState preempted = running;
   for (auto& p : preempted.pods) {
-    p.conditions.push_back({"DisruptionTarget", "True", "Preempted", "Preempted to accommodate a workload"});
+    p.conditions.push_back({"TerminationTarget", "True", "WorkloadEvictedDueToPreempted",
+                            "Preempted to accommodate a workload (UID: 1) due to prioritization"});
     p.deletion_timestamp = t(30);
   }
   job.status = reconcile(job, preempted, t(30)).status;
   EXPECT_EQ(job.status.phase, JobPhase::Restarting);
   EXPECT_EQ(job.status.disruptions, 1);
   EXPECT_EQ(job.status.restarts, 0) << "a preemption is not the job's failure";
+  ASSERT_TRUE(job.status.lastFailure);
+  EXPECT_EQ(job.status.lastFailure->reason, "WorkloadEvictedDueToPreempted");
+  EXPECT_TRUE(job.status.lastFailure->disruption);
 
   job.status = reconcile(job, {}, t(31)).status;  // old pods gone: attempt 1 created
   const Decision d = reconcile(job, gang(1, true), t(32));

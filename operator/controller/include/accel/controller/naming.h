@@ -45,8 +45,9 @@ std::string service_name(const api::AccelJob& job);
 std::string pod_name(const api::AccelJob& job, std::int64_t attempt, std::int64_t node_rank);
 std::string pod_hostname(const api::AccelJob& job, std::int64_t node_rank);
 std::string pod_group_name(const api::AccelJob& job, std::int64_t attempt);
-// The Kueue LocalQueue the job names (label kueue.x-k8s.io/queue-name), or "".
-std::string kueue_queue(const api::AccelJob& job);
+// The Kueue LocalQueue the job names (label kueue.x-k8s.io/queue-name), or "" (also when the
+// operator's Kueue integration is off).
+std::string kueue_queue(const api::AccelJob& job, const OperatorOptions& options);
 // MASTER_ADDR: node 0's DNS name, short or fully qualified (see OperatorOptions::cluster_domain).
 std::string master_addr(const api::AccelJob& job, const OperatorOptions& options);
 

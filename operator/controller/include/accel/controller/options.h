@@ -40,6 +40,9 @@ struct OperatorOptions {
   // considered stuck on a dead node and is force-deleted (grace 0).
   Duration force_delete_after = std::chrono::seconds(30);
   GangScheduling gang = GangScheduling::Off;
+  // Honour a job's kueue.x-k8s.io/queue-name label (KUEUE.md): its pods form one Kueue plain-pod
+  // group per attempt and the job is Queued while Kueue holds them. Off: the label is ignored.
+  bool kueue = true;
 };
 
 }  // namespace accel::op
