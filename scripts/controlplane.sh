@@ -34,10 +34,6 @@ etcd_bin="$ACCEL_CACHE/bin/etcd-$ETCD_VERSION"
 
 GANG_GATES=GenericWorkload=true,GangScheduling=true
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
 wait_http() { # wait_http URL TIMEOUT_S [curl args...]
   local url=$1 t=$2; shift 2
   local deadline=$((SECONDS + t))
@@ -244,18 +240,6 @@ STAGES
     --node-lease-duration-seconds=40 --cidr=10.244.0.0/16 --node-ip=10.1.0.1 -c "$d/kwok.yaml" \
     >>"$d/logs/kwok.log" 2>&1 &
   echo $! > "$d/pids/kwok"
-}
-
-stop_one() { # stop_one PIDFILE
-  local f=$1 pid
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$f"
 }
 
 stop() {

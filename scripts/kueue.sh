@@ -30,10 +30,6 @@ source "$(dirname "$0")/lib.sh"
 kueue_bin="$ACCEL_CACHE/bin/kueue-$KUEUE_VERSION"
 kubectl_bin="$ACCEL_CACHE/bin/k8s-$K8S_VERSION/kubectl"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
 gen_pki() {
   local p=$1/pki; mkdir -p "$p/serving"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$p/ca.key" -out "$p/ca.crt" -days 7 \
@@ -218,18 +214,6 @@ ENV
     sleep 0.2
   done
   echo "$d/env"
-}
-
-stop_one() { # stop_one PIDFILE
-  local f=$1 pid
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$f"
 }
 
 stop() {

@@ -45,3 +45,23 @@ cached_venv() {  # NAME REQUIREMENTS
   printf '%s\n' "$2" > "$VENV/requirements.txt"
   return 1
 }
+
+# For the scripts that start the test control plane's processes (controlplane.sh, kueue.sh):
+# a free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Stops the process whose pid PIDFILE holds: SIGTERM, 5 s, then SIGKILL; removes the file.
+stop_one() { # stop_one PIDFILE
+  local f=$1 pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
