@@ -60,13 +60,12 @@ void check_object(const json& obj, const std::string& schema, const std::string&
     };
     if (map && v.is_object()) {
       for (auto it = v.begin(); it != v.end(); ++it) too_long(*it, p + "." + it.key());
-      if (f->max_items && static_cast<long>(v.size()) > *f->max_items)
-        errors.push_back({p, "Too many: " + std::to_string(v.size()) + ": must have at most " +
-                                 std::to_string(*f->max_items) + " items"});
     } else {
       too_long(v, p);
     }
-    if (f->max_items && v.is_array() && static_cast<long>(v.size()) > *f->max_items)
+    // A map's entries and a list's items count against maxItems alike.
+    if (f->max_items && ((map && v.is_object()) || v.is_array()) &&
+        static_cast<long>(v.size()) > *f->max_items)
       errors.push_back({p, "Too many: " + std::to_string(v.size()) + ": must have at most " +
                                std::to_string(*f->max_items) + " items"});
     if (f->type == FieldType::Object && v.is_object()) check_object(v, f->path, p, errors);

@@ -108,10 +108,10 @@ bool wants_scratch(const api::AccelJobSpec& s) {
   return true;
 }
 
-json volume_mounts(const api::AccelJob& job) {
+json volume_mounts(const api::AccelJob& job, bool scratch) {
   const api::AccelJobSpec& s = job.spec;
   json mounts = s.template_.volumeMounts.is_array() ? s.template_.volumeMounts : json::array();
-  if (wants_scratch(s))
+  if (scratch)
     mounts.push_back({{"name", kScratchVolume}, {"mountPath", api::kScratchDir}});
   if (!s.checkpoint.volume || s.checkpoint.volume->empty()) return mounts;
   const std::string& volume = *s.checkpoint.volume;
@@ -251,7 +251,8 @@ json desired_pod(const api::AccelJob& job, std::int64_t attempt, std::int64_t no
   if (!ports.empty()) container["ports"] = ports;
   json res = resources(s);
   if (!res.empty()) container["resources"] = res;
-  json mounts = volume_mounts(job);
+  const bool scratch = wants_scratch(s);
+  json mounts = volume_mounts(job, scratch);
   if (!mounts.empty()) container["volumeMounts"] = mounts;
   auto [pod_security, container_security] = security_contexts(s.template_.securityContext);
   container["securityContext"] = container_security;
@@ -268,7 +269,7 @@ json desired_pod(const api::AccelJob& job, std::int64_t attempt, std::int64_t no
   if (!t.nodeSelector.empty()) spec["nodeSelector"] = t.nodeSelector;
   if (t.tolerations.is_array() && !t.tolerations.empty()) spec["tolerations"] = t.tolerations;
   json volumes = t.volumes.is_array() ? t.volumes : json::array();
-  if (wants_scratch(s)) volumes.push_back({{"name", kScratchVolume}, {"emptyDir", json::object()}});
+  if (scratch) volumes.push_back({{"name", kScratchVolume}, {"emptyDir", json::object()}});
   if (!volumes.empty()) spec["volumes"] = volumes;
   if (!t.serviceAccountName.empty()) spec["serviceAccountName"] = t.serviceAccountName;
   if (!t.priorityClassName.empty()) spec["priorityClassName"] = t.priorityClassName;
