@@ -500,10 +500,10 @@ class Reconciler {
       for (const auto& c : p->conditions) {
         if (c.type != "PodScheduled" || c.status != "False" || c.reason != reason::kUnschedulable)
           continue;
-        // The pods the scheduler tried say which resource is short; the others only that the
-        // group is waiting.
-        const bool names_nodes = c.message.find("nodes are available") != std::string::npos;
-        if (why.empty() || (names_nodes && why.find("nodes are available") == std::string::npos))
+        // Only a pod the scheduler tried against the nodes says that there is no room (and which
+        // resource is short); the others say that the group waits for its pods, which every gang
+        // does for a moment before its first scheduling cycle.
+        if (why.empty() && c.message.find("nodes are available") != std::string::npos)
           why = c.message;
       }
     }

@@ -120,6 +120,19 @@ TEST(Gang, AnUnschedulableGangSaysWhyOnceWithTheSchedulersMessage) {
   EXPECT_EQ(d2.summary(), Strings{}) << "the Event is not repeated while the gang keeps waiting";
 }
 
+// Before its first scheduling cycle every gang's pods say the group waits for its pods: that is
+// not a lack of room, and no Warning is due.
+TEST(Gang, AGroupWaitingForItsOwnPodsIsNotCalledUnschedulable) {
+  const api::AccelJob job = launched(0);
+  ObservedState o;
+  o.pods = {unschedulable(pod(cpu_job(), 0, 0, P::Pending), kGroupWaits),
+            unschedulable(pod(cpu_job(), 0, 1, P::Pending), kGroupWaits)};
+  o.services = {"gpt-tiny"};
+  const Decision d = reconcile(job, o, t(1), native());
+  EXPECT_EQ(gang_condition(d).reason, "WaitingForPlacement");
+  EXPECT_EQ(d.summary(), Strings{});
+}
+
 TEST(Gang, TheStartupClockDoesNotRunWhileTheGangWaitsForRoom) {
   api::AccelJob job = launched(0);
   job.status = reconcile(job, waiting_gang(0), t(5), native()).status;
