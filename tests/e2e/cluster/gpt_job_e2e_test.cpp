@@ -32,6 +32,7 @@
 #include "eventually.h"
 #include "files.h"
 #include "http.h"
+#include "kueue.h"
 #include "node_agent.h"
 #include "ports.h"
 #include "prometheus.h"
@@ -853,6 +854,94 @@ TEST_F(GptJobE2e, ASecretPlantedThroughSecretKeyRefAppearsInNoLogEventStatusOrMe
   EXPECT_GT(wandb_files, 0u) << "the wandb tracker wrote no run under " << g_dir << "/jobs/" << job;
   std::cerr << "[measured] secret canaries searched in " << outputs << " outputs (" << files
             << " files), " << bytes << " bytes" << std::endl;
+}
+
+
+// Kueue preemption with real workers (operator/controller/KUEUE.md): a real Kueue manages the
+// jobs' namespace with a ClusterQueue of 2 CPUs (one 2-pod job at a time); a high-priority job
+// preempts a running low-priority one, whose ranks checkpoint in their grace period; the low job
+// waits Queued as its next attempt, is admitted again once the high one has finished, resumes
+// right after the step it stopped at, and succeeds. Runs last: from here on Kueue's pod webhook
+// sees this namespace's pods.
+TEST_F(GptJobE2e, AJobPreemptedThroughKueueResumesFromItsCheckpointWhenAdmittedAgain) {
+  static Kueue* kueue = new Kueue(*g_cp);  // stopped with the control plane
+  auto kubectl = [](const std::vector<std::string>& args) {
+    auto r = g_cp->kubectl(args);
+    EXPECT_TRUE(r.status.success()) << r.output;
+  };
+  auto create = [&](const json& object) {
+    static int n = 0;
+    const std::string path = g_dir + "/kueue-" + std::to_string(++n) + ".json";
+    std::ofstream(path) << object.dump();
+    kubectl({"create", "-f", path});
+  };
+  kubectl({"label", "namespace", kJobNs, kueue->namespace_label(), "--overwrite"});
+  create({{"apiVersion", "kueue.x-k8s.io/v1beta2"}, {"kind", "ResourceFlavor"},
+          {"metadata", {{"name", "e2e-flavor"}}}});
+  for (const auto& [name, value] : {std::pair{"e2e-low", 10}, std::pair{"e2e-high", 1000}})
+    create({{"apiVersion", "kueue.x-k8s.io/v1beta2"}, {"kind", "WorkloadPriorityClass"},
+            {"metadata", {{"name", name}}}, {"value", value}});
+  create({{"apiVersion", "kueue.x-k8s.io/v1beta2"},
+          {"kind", "ClusterQueue"},
+          {"metadata", {{"name", "e2e-cq"}}},
+          {"spec",
+           {{"namespaceSelector", json::object()},
+            {"preemption", {{"withinClusterQueue", "LowerPriority"}}},
+            {"resourceGroups",
+             {{{"coveredResources", {"cpu"}},
+               {"flavors",
+                {{{"name", "e2e-flavor"},
+                  {"resources", {{{"name", "cpu"}, {"nominalQuota", "2"}}}}}}}}}}}}});
+  create({{"apiVersion", "kueue.x-k8s.io/v1beta2"},
+          {"kind", "LocalQueue"},
+          {"metadata", {{"name", "e2e-team"}, {"namespace", kJobNs}}},
+          {"spec", {{"clusterQueue", "e2e-cq"}}}});
+  auto queued = [](json j, const std::string& priority) {
+    j["metadata"]["labels"] = {{"kueue.x-k8s.io/queue-name", "e2e-team"},
+                               {"kueue.x-k8s.io/priority-class", priority}};
+    j["spec"]["resources"] = {{"requests", {{"cpu", "1"}}}};
+    return j;
+  };
+  const std::string low = "gpt-low", high = "gpt-high";
+  // No periodic checkpoint: only the one written at the preemption can carry the run over.
+  kubectl_apply(queued(gpt_job(low, 200, {}, {{"maxRestarts", 0}}, 0), "e2e-low"));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = logged_steps(g_agent->log_of(kJobNs, low + "-a0-n0"));
+        return !s.empty() && s.back() >= 30;
+      },
+      std::chrono::seconds(180)))
+      << diagnostics();
+  kubectl_apply(queued(gpt_job(high, 30, {}, {{"maxRestarts", 0}}, 0), "e2e-high"));
+  ASSERT_TRUE(eventually(
+      [&] { return phase_of(low) == "Queued" && get_job(low)["status"].value("attempt", 0) == 1; },
+      std::chrono::seconds(180)))
+      << diagnostics();
+  std::cerr << g_cp->kubectl({"get", "aj", "-n", kJobNs}).output
+            << g_cp->kubectl({"describe", "aj", "-n", kJobNs, low}).output << std::endl;
+  ASSERT_TRUE(eventually([&] { return phase_of(high) == "Succeeded"; }, std::chrono::seconds(240)))
+      << diagnostics();
+  ASSERT_TRUE(eventually([&] { return phase_of(low) == "Succeeded"; }, std::chrono::seconds(300)))
+      << diagnostics();
+
+  const json j = get_job(low);
+  EXPECT_EQ(j["status"]["disruptions"], 1) << j.dump(2);
+  EXPECT_EQ(j["status"]["restarts"], 0) << j.dump(2);  // maxRestarts 0 and still Succeeded
+  EXPECT_EQ(j["status"]["attempt"], 1) << j.dump(2);
+  EXPECT_EQ(j.value("/status/lastFailure/disruption"_json_pointer, false), true) << j.dump(2);
+  const std::string a0 = g_agent->log_of(kJobNs, low + "-a0-n0");
+  const std::string a1 = g_agent->log_of(kJobNs, low + "-a1-n0");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(a0, m, std::regex(R"(stopped after step (\d+))"))) << a0;
+  const std::int64_t stopped = std::stoll(m[1]);
+  auto steps0 = logged_steps(a0), steps1 = logged_steps(a1);
+  ASSERT_FALSE(steps0.empty());
+  ASSERT_FALSE(steps1.empty()) << a1;
+  EXPECT_GE(stopped, 30);
+  EXPECT_GE(stopped, steps0.back()) << "every step attempt 0 reported is in the checkpoint";
+  EXPECT_EQ(steps1.front(), stopped + 1) << a1;
+  EXPECT_NE(a1.find("resumed from"), std::string::npos) << a1;
+  EXPECT_EQ(steps1.back(), 200) << a1;
 }
 
 }  // namespace
