@@ -15,6 +15,7 @@
 
 #include "accel/kube/errors.h"
 #include "files.h"
+#include "pod_ips.h"
 #include "rfc3339.h"
 
 namespace accel::testing {
@@ -97,11 +98,9 @@ struct NodeAgent::PodRun {
 
 NodeAgent::NodeAgent(kube::Client& client, NodeAgentOptions options)
     : client_(client), options_(std::move(options)) {
-  if (options_.ip_prefix.empty()) {
-    const int p = static_cast<int>(::getpid());
-    options_.ip_prefix = "127." + std::to_string(100 + p % 150) + ".";
-  }
   fs::create_directories(options_.work_dir + "/pods");
+  // Claimed before any pod starts, so that every pod process holds the claim (pod_ips.h).
+  log("pod IPs from " + PodIpBlock::of_this_process().prefix() + "0.0/16");
   write_hosts_file();
   // Register the Node, then report it Ready (status is a subresource: set after create).
   json node = {{"apiVersion", "v1"},
@@ -222,8 +221,7 @@ void NodeAgent::sync_once() {
         run->ns = pod["metadata"].value("namespace", "");
         run->name = pod["metadata"].value("name", "");
         run->uid = uid;
-        const int n = next_ip_++;
-        run->ip = options_.ip_prefix + std::to_string(n / 250) + "." + std::to_string(n % 250 + 2);
+        run->ip = PodIpBlock::of_this_process().next();
         run->hostname = pod["spec"].value("hostname", run->name);
         run->subdomain = pod["spec"].value("subdomain", "");
         run->dir =

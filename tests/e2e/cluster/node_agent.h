@@ -4,7 +4,8 @@
 // (a coordination Lease in kube-node-lease renewed every few seconds, plus the Ready
 // condition's heartbeat), so the node-lifecycle controller neither taints nor evicts it.
 // It watches pods whose spec.nodeName is that node and, for each one:
-//   - gives it its own loopback IP (127.A.B.N) and writes status.podIP/podIPs/hostIP;
+//   - gives it its own loopback IP (127.A.B.C, never one handed out before: pod_ips.h) and
+//     writes status.podIP/podIPs/hostIP;
 //   - resolves its first container's env (value; valueFrom fieldRef metadata.name,
 //     metadata.namespace, metadata.uid, spec.nodeName, spec.serviceAccountName, status.podIP,
 //     status.hostIP; secretKeyRef and configMapKeyRef read through the API);
@@ -59,7 +60,6 @@ struct NodeAgentOptions {
   // Image repository (no registry, no tag: "accel-operator") -> its ENTRYPOINT, used as a
   // container runtime does when the container sets no command.
   std::map<std::string, std::vector<std::string>> entrypoints;
-  std::string ip_prefix;  // "127.A." — pods get ip_prefix + "B.C"; empty: A from the pid
 };
 
 class NodeAgent {
@@ -105,7 +105,6 @@ class NodeAgent {
   std::unique_ptr<kube::Informer> informer_;
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<PodRun>> runs_;  // by pod uid
-  int next_ip_ = 2;
   std::string hosts_;  // what the hosts file holds (pod thread only)
   std::atomic<bool> stopping_{false};
   std::atomic<int> started_{0};
