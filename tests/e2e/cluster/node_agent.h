@@ -22,7 +22,12 @@
 //   - reports phase Running with a running, started, ready containerStatus, and on exit
 //     Succeeded / Failed with state.terminated (exitCode, 128+signal for a signal, reason);
 //   - on deletion (deletionTimestamp) sends SIGTERM to the process group, SIGKILL after the
-//     grace period, then deletes the pod object with grace 0, as the kubelet finishes it.
+//     grace period, then deletes the pod object with grace 0, as the kubelet finishes it;
+//   - once the pod's main process has ended, SIGKILLs whatever the pod started that still runs
+//     (as the end of a container's PID 1 ends its PID namespace) and waits until it is gone
+//     before reporting the end: those are the processes whose environment carries
+//     ACCEL_E2E_POD_UID=<the pod's uid>, which finds ranks too, though `accel launch` starts
+//     each in a process group of its own.
 // Not done: images, containers, namespaces, cgroups, volumes (paths are used as they are on
 // the host), probes (ready as soon as started), init/sidecar containers, restarts
 // (restartPolicy is treated as Never), resource limits.
@@ -94,6 +99,7 @@ class NodeAgent {
   void sync_pod(const nlohmann::json& pod);
   void start_pod(const nlohmann::json& pod, PodRun& run);
   void finish_pod(const nlohmann::json& pod, PodRun& run);
+  void end_leftovers(const PodRun& run) const;
   void write_hosts_file();
   std::map<std::string, std::string> resolve_env(const nlohmann::json& pod, const PodRun& run);
   std::string service_account_kubeconfig(const nlohmann::json& pod, const std::string& dir);
