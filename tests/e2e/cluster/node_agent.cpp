@@ -2,6 +2,7 @@
 #include "node_agent.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,6 +16,7 @@
 
 #include "accel/kube/errors.h"
 #include "files.h"
+#include "pod_ips.h"
 #include "rfc3339.h"
 
 namespace accel::testing {
@@ -79,6 +81,45 @@ std::string pod_key(const json& pod) {
   return pod["metadata"].value("namespace", "") + "/" + pod["metadata"].value("name", "");
 }
 
+// What every process of a pod carries in its environment (its children inherit it).
+const char* const kPodMarker = "ACCEL_E2E_POD_UID";
+
+// Whether process `pid` lives (is not a zombie: those hold no sockets) and its environment
+// has the entry `name_value` (NAME=VALUE).
+bool lives_with_env(pid_t pid, const std::string& name_value) {
+  const std::string dir = "/proc/" + std::to_string(pid);
+  const std::string stat = read_file(dir + "/stat");  // "PID (COMMAND) STATE ..."
+  const auto paren = stat.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
+  if (stat[paren + 2] == 'Z' || stat[paren + 2] == 'X') return false;
+  const std::string env = read_file(dir + "/environ");
+  const std::string entry = name_value + '\0';
+  return env.compare(0, entry.size(), entry) == 0 || env.find('\0' + entry) != std::string::npos;
+}
+
+// SIGKILLs every live process whose environment has `name_value`; how many it signalled.
+// Through a pidfd, checked after it is open, so that a pid reused meanwhile is never hit.
+int kill_processes_with_env(const std::string& name_value, std::string& pids) {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (!lives_with_env(pid, name_value)) continue;
+    // Raw syscalls: glibc 2.36's <sys/pidfd.h> declares them without C linkage.
+    const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (fd < 0) continue;  // gone already
+    if (lives_with_env(pid, name_value) &&
+        ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0) == 0) {
+      ++n;
+      pids += " " + name;
+    }
+    ::close(fd);
+  }
+  return n;
+}
+
 }  // namespace
 
 // One pod incarnation (by uid) as the agent runs it.
@@ -97,11 +138,9 @@ struct NodeAgent::PodRun {
 
 NodeAgent::NodeAgent(kube::Client& client, NodeAgentOptions options)
     : client_(client), options_(std::move(options)) {
-  if (options_.ip_prefix.empty()) {
-    const int p = static_cast<int>(::getpid());
-    options_.ip_prefix = "127." + std::to_string(100 + p % 150) + ".";
-  }
   fs::create_directories(options_.work_dir + "/pods");
+  // Claimed before any pod starts, so that every pod process holds the claim (pod_ips.h).
+  log("pod IPs from " + PodIpBlock::of_this_process().prefix() + "0.0/16");
   write_hosts_file();
   // Register the Node, then report it Ready (status is a subresource: set after create).
   json node = {{"apiVersion", "v1"},
@@ -132,8 +171,27 @@ NodeAgent::~NodeAgent() {
   if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
   informer_->stop();
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& [uid, run] : runs_)
+  for (auto& [uid, run] : runs_) {
     if (run->proc && !run->exit) run->proc->terminate(std::chrono::seconds(5));
+    if (run->proc) end_leftovers(*run);
+  }
+}
+
+void NodeAgent::end_leftovers(const PodRun& run) const {
+  const std::string marker = std::string(kPodMarker) + "=" + run.uid;
+  std::string pids;
+  if (kill_processes_with_env(marker, pids) == 0) return;
+  log("pod " + run.ns + "/" + run.name + ": its main process ended; SIGKILL to what it left" +
+      " running:" + pids);
+  // Gone (their sockets closed) before the pod is reported finished, as a container is.
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  for (std::string still; kill_processes_with_env(marker, still) > 0; still.clear()) {
+    if (Clock::now() >= deadline) {
+      log("pod " + run.ns + "/" + run.name + ": still running 10 s after SIGKILL:" + still);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 void NodeAgent::log(const std::string& line) const {
@@ -222,8 +280,7 @@ void NodeAgent::sync_once() {
         run->ns = pod["metadata"].value("namespace", "");
         run->name = pod["metadata"].value("name", "");
         run->uid = uid;
-        const int n = next_ip_++;
-        run->ip = options_.ip_prefix + std::to_string(n / 250) + "." + std::to_string(n % 250 + 2);
+        run->ip = PodIpBlock::of_this_process().next();
         run->hostname = pod["spec"].value("hostname", run->name);
         run->subdomain = pod["spec"].value("subdomain", "");
         run->dir =
@@ -249,6 +306,7 @@ void NodeAgent::sync_once() {
     if (!present.count(uid) && run->proc && !run->exit) {
       log("pod " + run->ns + "/" + run->name + " vanished; killing its process");
       run->exit = run->proc->terminate(std::chrono::seconds(2));
+      end_leftovers(*run);
     }
 }
 
@@ -268,6 +326,7 @@ void NodeAgent::sync_pod(const json& pod) {
 
   if (run->proc && !run->exit) {
     if (auto st = run->proc->poll()) {
+      end_leftovers(*run);
       std::lock_guard<std::mutex> lock(mu_);
       run->exit = st;
     }
@@ -448,6 +507,7 @@ void NodeAgent::start_pod(const json& pod, PodRun& run) {
   o.env["LD_PRELOAD"] = "libnss_wrapper.so";
   o.env["NSS_WRAPPER_HOSTS"] = options_.work_dir + "/hosts";
   o.env["NSS_WRAPPER_HOSTNAME"] = run.hostname;
+  o.env[kPodMarker] = run.uid;  // how end_leftovers() finds what the pod started
   // Credentials only for a pod that names its service account (the test control plane runs
   // no ServiceAccount admission plugin to fill in "default") and does not opt out.
   const bool automount = pod["spec"].value("automountServiceAccountToken", true);

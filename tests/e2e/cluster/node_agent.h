@@ -4,7 +4,8 @@
 // (a coordination Lease in kube-node-lease renewed every few seconds, plus the Ready
 // condition's heartbeat), so the node-lifecycle controller neither taints nor evicts it.
 // It watches pods whose spec.nodeName is that node and, for each one:
-//   - gives it its own loopback IP (127.A.B.N) and writes status.podIP/podIPs/hostIP;
+//   - gives it its own loopback IP (127.A.B.C, never one handed out before: pod_ips.h) and
+//     writes status.podIP/podIPs/hostIP;
 //   - resolves its first container's env (value; valueFrom fieldRef metadata.name,
 //     metadata.namespace, metadata.uid, spec.nodeName, spec.serviceAccountName, status.podIP,
 //     status.hostIP; secretKeyRef and configMapKeyRef read through the API);
@@ -21,7 +22,12 @@
 //   - reports phase Running with a running, started, ready containerStatus, and on exit
 //     Succeeded / Failed with state.terminated (exitCode, 128+signal for a signal, reason);
 //   - on deletion (deletionTimestamp) sends SIGTERM to the process group, SIGKILL after the
-//     grace period, then deletes the pod object with grace 0, as the kubelet finishes it.
+//     grace period, then deletes the pod object with grace 0, as the kubelet finishes it;
+//   - once the pod's main process has ended, SIGKILLs whatever the pod started that still runs
+//     (as the end of a container's PID 1 ends its PID namespace) and waits until it is gone
+//     before reporting the end: those are the processes whose environment carries
+//     ACCEL_E2E_POD_UID=<the pod's uid>, which finds ranks too, though `accel launch` starts
+//     each in a process group of its own.
 // Not done: images, containers, namespaces, cgroups, volumes (paths are used as they are on
 // the host), probes (ready as soon as started), init/sidecar containers, restarts
 // (restartPolicy is treated as Never), resource limits.
@@ -59,7 +65,6 @@ struct NodeAgentOptions {
   // Image repository (no registry, no tag: "accel-operator") -> its ENTRYPOINT, used as a
   // container runtime does when the container sets no command.
   std::map<std::string, std::vector<std::string>> entrypoints;
-  std::string ip_prefix;  // "127.A." — pods get ip_prefix + "B.C"; empty: A from the pid
 };
 
 class NodeAgent {
@@ -94,6 +99,7 @@ class NodeAgent {
   void sync_pod(const nlohmann::json& pod);
   void start_pod(const nlohmann::json& pod, PodRun& run);
   void finish_pod(const nlohmann::json& pod, PodRun& run);
+  void end_leftovers(const PodRun& run) const;
   void write_hosts_file();
   std::map<std::string, std::string> resolve_env(const nlohmann::json& pod, const PodRun& run);
   std::string service_account_kubeconfig(const nlohmann::json& pod, const std::string& dir);
@@ -105,7 +111,6 @@ class NodeAgent {
   std::unique_ptr<kube::Informer> informer_;
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<PodRun>> runs_;  // by pod uid
-  int next_ip_ = 2;
   std::string hosts_;  // what the hosts file holds (pod thread only)
   std::atomic<bool> stopping_{false};
   std::atomic<int> started_{0};

@@ -1,67 +1,24 @@
-// Client retries, through real HTTPS: an in-process cpprestsdk listener on 127.0.0.1 serving
-// with the control plane's generated serving certificate (so the client verifies it against
-// that CA) answers 429 with Retry-After, or 5xx, then success. The control plane is started
-// only for its PKI; the answers come from the listener so that 429/5xx can be forced.
+// Client retries, through real HTTPS: a scripted server of the test's own on 127.0.0.1
+// (scripted_https_server.h) serving with the control plane's generated serving certificate (so
+// the client verifies it against that CA) answers 429 with Retry-After, or 5xx, then success.
+// The control plane is started only for its PKI; the answers come from the scripted server so
+// that 429/5xx can be forced.
 #include <gtest/gtest.h>
-
-#include <atomic>
-
-#include <boost/asio/ssl.hpp>
-#include <cpprest/http_listener.h>
 
 #include "accel/kube/client.h"
 #include "control_plane.h"
 #include "kube_helpers.h"
-#include "ports.h"
+#include "scripted_https_server.h"
 
 namespace accel::kube {
 namespace {
 
-using accel::testing::ControlPlane;
-using accel::testing::free_port;
-using namespace web::http;
 using namespace accel::kube::testing;
 
-// Answers each GET with the next scripted status; 200 once the script is used up.
-class ScriptedServer {
- public:
-  ScriptedServer(const ControlPlane& cp, std::vector<std::pair<int, std::string>> script)
-      : script_(std::move(script)) {
-    url_ = "https://127.0.0.1:" + std::to_string(free_port());
-    experimental::listener::http_listener_config conf;
-    std::string pki = cp.dir() + "/pki";
-    conf.set_ssl_context_callback([pki](boost::asio::ssl::context& ctx) {
-      ctx.use_certificate_chain_file(pki + "/apiserver.crt");
-      ctx.use_private_key_file(pki + "/apiserver.key", boost::asio::ssl::context::pem);
-    });
-    listener_ = std::make_unique<experimental::listener::http_listener>(url_, conf);
-    listener_->support(methods::GET, [this](http_request req) {
-      int n = calls_++;
-      if (n < static_cast<int>(script_.size())) {
-        http_response resp(static_cast<status_code>(script_[n].first));
-        if (!script_[n].second.empty()) resp.headers().add("Retry-After", script_[n].second);
-        resp.set_body(std::string(R"({"kind":"Status","message":"busy","reason":"TooManyRequests"})"),
-                      "application/json");
-        req.reply(resp).wait();
-        return;
-      }
-      req.reply(status_codes::OK, std::string(R"({"metadata":{"name":"x"}})"), "application/json")
-          .wait();
-    });
-    listener_->open().wait();
-  }
-  ~ScriptedServer() { listener_->close().wait(); }
-  const std::string& url() const { return url_; }
-  int calls() const { return calls_.load(); }
+// A file of the control plane's PKI (the apiserver's serving certificate and key).
+std::string pki(const std::string& file) { return cp().dir() + "/pki/" + file; }
 
- private:
-  std::vector<std::pair<int, std::string>> script_;
-  std::string url_;
-  std::unique_ptr<experimental::listener::http_listener> listener_;
-  std::atomic<int> calls_{0};
-};
-
-ClientConfig config_for(const ScriptedServer& s) {
+ClientConfig config_for(const ScriptedHttpsServer& s) {
   ClientConfig c;
   c.server = s.url();
   c.ca_pem = read_file(cp().ca_file());
@@ -71,7 +28,7 @@ ClientConfig config_for(const ScriptedServer& s) {
 }
 
 TEST(KubeClientRetry, HonoursRetryAfterOn429ThenSucceeds) {
-  ScriptedServer s(cp(), {{429, "1"}, {429, "0"}});
+  ScriptedHttpsServer s(pki("apiserver.crt"), pki("apiserver.key"), {{429, "1"}, {429, "0"}});
   ClientOptions o;
   o.backoff_initial = std::chrono::milliseconds(1);
   Client c(config_for(s), o);
@@ -85,7 +42,8 @@ TEST(KubeClientRetry, HonoursRetryAfterOn429ThenSucceeds) {
 }
 
 TEST(KubeClientRetry, GivesUpOn429AfterMaxRetriesWithTheTypedError) {
-  ScriptedServer s(cp(), {{429, "0"}, {429, "0"}, {429, "0"}, {429, "0"}});
+  ScriptedHttpsServer s(pki("apiserver.crt"), pki("apiserver.key"),
+                        {{429, "0"}, {429, "0"}, {429, "0"}, {429, "0"}});
   ClientOptions o;
   o.max_retries = 2;
   Client c(config_for(s), o);
@@ -100,7 +58,7 @@ TEST(KubeClientRetry, GivesUpOn429AfterMaxRetriesWithTheTypedError) {
 }
 
 TEST(KubeClientRetry, RetriesServerErrorsWithBackoffThenSucceeds) {
-  ScriptedServer s(cp(), {{503, ""}, {500, ""}});
+  ScriptedHttpsServer s(pki("apiserver.crt"), pki("apiserver.key"), {{503, ""}, {500, ""}});
   ClientOptions o;
   o.backoff_initial = std::chrono::milliseconds(10);
   Client c(config_for(s), o);
@@ -109,7 +67,7 @@ TEST(KubeClientRetry, RetriesServerErrorsWithBackoffThenSucceeds) {
 }
 
 TEST(KubeClientRetry, ServerErrorSurfacesWhenRetriesRunOut) {
-  ScriptedServer s(cp(), {{500, ""}, {500, ""}});
+  ScriptedHttpsServer s(pki("apiserver.crt"), pki("apiserver.key"), {{500, ""}, {500, ""}});
   ClientOptions o;
   o.max_retries = 1;
   o.backoff_initial = std::chrono::milliseconds(1);
