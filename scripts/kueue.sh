@@ -183,7 +183,12 @@ ENV
 
   start_kueue "$d" "$kc"
   if [ -n "${ACCEL_CP_OWNER_PID:-}" ]; then
-    nohup bash -c 'while kill -0 "$1" 2>/dev/null && [ -f "$2/pids/kueue" ]; do sleep 1; done; "$3" stop "$2"' \
+    # The pid is remembered: when DIR goes first (a control plane removes its folder, Kueue's
+    # inside it, before anyone stopped Kueue), `stop` finds no pid file and Kueue would live on.
+    nohup bash -c 'pid=$(cat "$2/pids/kueue")
+      while kill -0 "$1" 2>/dev/null && [ -f "$2/pids/kueue" ]; do sleep 1; done
+      "$3" stop "$2"
+      if grep -q kueue "/proc/$pid/cmdline" 2>/dev/null; then kill -KILL "$pid"; fi' \
       _ "$ACCEL_CP_OWNER_PID" "$d" "$ACCEL_ROOT/scripts/kueue.sh" >/dev/null 2>&1 &
     echo $! > "$d/watcher.pid"
   fi

@@ -333,6 +333,14 @@ class E2eEnvironment : public ::testing::Environment {
 };
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new E2eEnvironment);
 
+// The Kueue of the preemption test, stopped before the control plane (environments are torn
+// down in the reverse order of their registration).
+std::unique_ptr<Kueue> g_kueue;
+struct KueueEnvironment : ::testing::Environment {
+  void TearDown() override { g_kueue.reset(); }
+};
+const auto* const kKueueEnvironment = ::testing::AddGlobalTestEnvironment(new KueueEnvironment);
+
 class GptJobE2e : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -864,7 +872,8 @@ TEST_F(GptJobE2e, ASecretPlantedThroughSecretKeyRefAppearsInNoLogEventStatusOrMe
 // right after the step it stopped at, and succeeds. Runs last: from here on Kueue's pod webhook
 // sees this namespace's pods.
 TEST_F(GptJobE2e, AJobPreemptedThroughKueueResumesFromItsCheckpointWhenAdmittedAgain) {
-  static Kueue* kueue = new Kueue(*g_cp);  // stopped with the control plane
+  if (!g_kueue) g_kueue = std::make_unique<Kueue>(*g_cp);
+  Kueue* kueue = g_kueue.get();
   auto kubectl = [](const std::vector<std::string>& args) {
     auto r = g_cp->kubectl(args);
     EXPECT_TRUE(r.status.success()) << r.output;

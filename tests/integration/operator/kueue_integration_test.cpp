@@ -29,10 +29,20 @@ KwokNodes& kwok() {
   static KwokNodes* nodes = new KwokNodes(*g_cp);  // lives as long as the control plane
   return *nodes;
 }
+Kueue* g_kueue = nullptr;
 Kueue& kueue() {
-  static Kueue* k = new Kueue(*g_cp);
-  return *k;
+  if (!g_kueue) g_kueue = new Kueue(*g_cp);
+  return *g_kueue;
 }
+// Kueue stops before the control plane it runs against: gtest tears environments down in the
+// reverse order of their registration, and this one is registered after kEnv.
+struct KueueEnvironment : ::testing::Environment {
+  void TearDown() override {
+    delete g_kueue;
+    g_kueue = nullptr;
+  }
+};
+const auto* const kKueueEnv = ::testing::AddGlobalTestEnvironment(new KueueEnvironment);
 
 std::string kubectl_ok(const std::vector<std::string>& args) {
   auto r = g_cp->kubectl(args);
