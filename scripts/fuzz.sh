@@ -73,8 +73,10 @@ for h in "${selected[@]}"; do
   extra=()
   # cpprestsdk's task scheduler keeps allocations from one input to the next, so libFuzzer's
   # per-input leak check ran LeakSanitizer over the whole heap after every watch_stream input
-  # (2.6x the time per input); leaks are still checked once when the run ends.
-  [ "$h" = watch_stream ] && extra=(-detect_leaks=0)
+  # (2.6x the time per input); leaks are still checked once when the run ends. Its inputs wait
+  # on cpprestsdk's thread pool, so on a loaded 2-core machine one can take over 10 s without
+  # hanging (a run stopped on such a "timeout" whose input then ran 20 times in 1.6 s): 60 s.
+  [ "$h" = watch_stream ] && extra=(-detect_leaks=0 -timeout=60)
   "$bin" "${LIMITS[@]}" "${extra[@]}" "${args[@]}" >"$out" 2>&1 || rc=$?
   stats=$(grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' "$out" |
           sed 's/^stat:://' | tr '\n' ' ' || true)
