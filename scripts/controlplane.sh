@@ -246,10 +246,7 @@ stop() {
   local d=$1
   [ -d "$d/pids" ] || return 0
   for c in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_one "$d/pids/$c"; done
-  if [ -f "$d/watcher.pid" ] && [ "$(cat "$d/watcher.pid")" != "${PPID:-}" ]; then
-    kill "$(cat "$d/watcher.pid")" 2>/dev/null || true
-  fi
-  rm -f "$d/watcher.pid"
+  stop_watcher "$d"
 }
 
 case "${1:-}" in

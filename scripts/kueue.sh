@@ -231,10 +231,7 @@ stop() {
     "$kubectl_bin" --kubeconfig="$(sed -n 's/^KUBECONFIG=//p' "$d/env")" --request-timeout=5s delete \
       --ignore-not-found --wait=false -f "$d/webhooks.json" >/dev/null 2>&1 || true
   fi
-  if [ -f "$d/watcher.pid" ] && [ "$(cat "$d/watcher.pid")" != "${PPID:-}" ]; then
-    kill "$(cat "$d/watcher.pid")" 2>/dev/null || true
-  fi
-  rm -f "$d/watcher.pid"
+  stop_watcher "$d"
 }
 
 case "${1:-}" in

@@ -65,3 +65,10 @@ stop_one() { # stop_one PIDFILE
   rm -f "$f"
 }
 
+# Stops DIR's owner watcher (DIR/watcher.pid), unless the caller is that watcher itself.
+stop_watcher() { # stop_watcher DIR
+  if [ -f "$1/watcher.pid" ] && [ "$(cat "$1/watcher.pid")" != "${PPID:-}" ]; then
+    kill "$(cat "$1/watcher.pid")" 2>/dev/null || true
+  fi
+  rm -f "$1/watcher.pid"
+}
