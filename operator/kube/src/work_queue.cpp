@@ -12,15 +12,32 @@ WorkQueue::WorkQueue(WorkQueueOptions options) : limiter_(options.base_delay, op
 
 WorkQueue::~WorkQueue() { shut_down(); }
 
-void WorkQueue::add_locked(const std::string& key) {
+void WorkQueue::push_locked(const std::string& key, Priority priority) {
+  (priority == Priority::High ? urgent_ : queue_).push_back(key);
+  cv_.notify_one();
+}
+
+void WorkQueue::add_locked(const std::string& key, Priority priority) {
   if (shutting_down_) return;
-  if (dirty_.count(key)) return;  // already waiting to be handed out
+  if (auto it = dirty_.find(key); it != dirty_.end()) {  // already waiting to be handed out
+    if (priority == Priority::High && it->second == Priority::Normal) {
+      it->second = Priority::High;  // its entry in the normal lane goes stale
+      if (!processing_.count(key)) push_locked(key, Priority::High);
+    }
+    return;
+  }
   stats_.adds_total++;
-  dirty_.insert(key);
+  dirty_.emplace(key, priority);
   added_at_.emplace(key, Clock::now());
   if (processing_.count(key)) return;  // done() will queue it again
-  queue_.push_back(key);
-  cv_.notify_one();
+  push_locked(key, priority);
+}
+
+std::int64_t WorkQueue::ready_locked() const {
+  std::int64_t n = 0;
+  for (const auto& [key, priority] : dirty_)
+    if (!processing_.count(key)) ++n;
+  return n;
 }
 
 void WorkQueue::promote_due_locked(Clock::time_point now) {
@@ -28,20 +45,20 @@ void WorkQueue::promote_due_locked(Clock::time_point now) {
     std::string key = schedule_.begin()->second;
     schedule_.erase(schedule_.begin());
     waiting_.erase(key);
-    add_locked(key);
+    add_locked(key, Priority::Normal);
   }
 }
 
-void WorkQueue::add(const std::string& key) {
+void WorkQueue::add(const std::string& key, Priority priority) {
   std::lock_guard<std::mutex> lock(mu_);
-  add_locked(key);
+  add_locked(key, priority);
 }
 
 void WorkQueue::add_after(const std::string& key, std::chrono::milliseconds delay) {
   std::lock_guard<std::mutex> lock(mu_);
   if (shutting_down_) return;
   if (delay.count() <= 0) {
-    add_locked(key);
+    add_locked(key, Priority::Normal);
     return;
   }
   auto ready = Clock::now() + delay;
@@ -82,7 +99,14 @@ std::optional<std::string> WorkQueue::get_until(std::optional<Clock::time_point>
     if (shutting_down_) return std::nullopt;
     auto now = Clock::now();
     promote_due_locked(now);
-    if (!queue_.empty()) break;
+    // Drop stale entries at the lanes' fronts; a live one is handed out.
+    auto live = [&](std::deque<std::string>& lane) {
+      while (!lane.empty() &&
+             (!dirty_.count(lane.front()) || processing_.count(lane.front())))
+        lane.pop_front();
+      return !lane.empty();
+    };
+    if (live(urgent_) || live(queue_)) break;
     if (deadline && now >= *deadline) return std::nullopt;
     std::optional<Clock::time_point> wake = deadline;
     if (!schedule_.empty() && (!wake || schedule_.begin()->first < *wake))
@@ -92,8 +116,9 @@ std::optional<std::string> WorkQueue::get_until(std::optional<Clock::time_point>
     else
       cv_.wait(lock);
   }
-  std::string key = std::move(queue_.front());
-  queue_.pop_front();
+  auto& lane = urgent_.empty() ? queue_ : urgent_;
+  std::string key = std::move(lane.front());
+  lane.pop_front();
   dirty_.erase(key);
   processing_.insert(key);
   auto now = Clock::now();
@@ -114,10 +139,8 @@ void WorkQueue::done(const std::string& key) {
     stats_.work_duration_count++;
     started_at_.erase(it);
   }
-  if (dirty_.count(key) && !shutting_down_) {
-    queue_.push_back(key);
-    cv_.notify_one();
-  }
+  if (auto it = dirty_.find(key); it != dirty_.end() && !shutting_down_)
+    push_locked(key, it->second);
 }
 
 void WorkQueue::shut_down() {
@@ -134,14 +157,14 @@ bool WorkQueue::shutting_down() const {
 std::size_t WorkQueue::len() {
   std::lock_guard<std::mutex> lock(mu_);
   promote_due_locked(Clock::now());
-  return queue_.size();
+  return static_cast<std::size_t>(ready_locked());
 }
 
 WorkQueueStats WorkQueue::stats() {
   std::lock_guard<std::mutex> lock(mu_);
   promote_due_locked(Clock::now());
   WorkQueueStats s = stats_;
-  s.depth = static_cast<std::int64_t>(queue_.size());
+  s.depth = ready_locked();
   s.waiting = static_cast<std::int64_t>(waiting_.size());
   s.in_flight = static_cast<std::int64_t>(processing_.size());
   return s;

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "accel/kube/rate_limiter.h"
 #include "accel/kube/work_queue.h"
@@ -155,6 +157,60 @@ TEST(WorkQueue, ManyWorkersNeverHoldTheSameKeyAtOnce) {
   EXPECT_EQ(max_holding.load(), 1);
   EXPECT_GE(processed.load(), 1);
   EXPECT_LT(processed.load(), 200);  // dedup collapsed the burst
+}
+
+TEST(WorkQueue, HighPriorityKeysGoBeforeEveryNormalKeyInArrivalOrder) {
+  WorkQueue q;
+  q.add("new/1");
+  q.add("new/2");
+  q.add("running/a", WorkQueue::Priority::High);
+  q.add("new/3");
+  q.add("running/b", WorkQueue::Priority::High);
+  std::vector<std::string> order;
+  while (auto k = q.get_for(milliseconds(20))) {
+    order.push_back(*k);
+    q.done(*k);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"running/a", "running/b", "new/1", "new/2", "new/3"}));
+}
+
+TEST(WorkQueue, ANormalKeyAddedAgainAtHighMovesAheadAndIsHandedOutOnce) {
+  WorkQueue q;
+  q.add("a");
+  q.add("b");
+  q.add("b", WorkQueue::Priority::High);
+  EXPECT_EQ(q.len(), 2u);  // the moved key's old place does not count
+  std::vector<std::string> order;
+  while (auto k = q.get_for(milliseconds(20))) {
+    order.push_back(*k);
+    q.done(*k);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"b", "a"}));
+  // A high add of a key waiting at High, or a normal add of it, changes nothing.
+  q.add("c", WorkQueue::Priority::High);
+  q.add("c");
+  q.add("c", WorkQueue::Priority::High);
+  EXPECT_EQ(q.stats().depth, 1);
+}
+
+TEST(WorkQueue, AKeyRaisedWhileProcessingIsHandedOutFirstAfterDone) {
+  WorkQueue q;
+  q.add("k");
+  auto k = q.get_for(kWait);
+  ASSERT_TRUE(k);
+  q.add("other");
+  q.add("k", WorkQueue::Priority::High);  // its pods changed while a worker held it
+  EXPECT_EQ(q.len(), 1u);
+  q.done("k");
+  auto next = q.get_for(kWait);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(*next, "k");
+  q.done("k");
+  auto last = q.get_for(kWait);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(*last, "other");
+  q.done("other");
+  EXPECT_FALSE(q.get_for(milliseconds(20)));  // the stale entries hand nothing out
 }
 
 TEST(ExponentialBackoffRateLimiter, DoublesFromFiveMillisecondsUpToTheCap) {

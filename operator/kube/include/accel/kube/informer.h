@@ -8,8 +8,11 @@
 // ends the stream normally, and with capped exponential backoff when the connection breaks
 // (e.g. the apiserver restarted) or a list fails. Handlers run on the informer thread, one at
 // a time, after the cache was updated; they must not block for long. The cache is always
-// readable from any thread. Cached objects have no metadata.managedFields (server-side apply
-// bookkeeping that no controller reads; dropping it keeps the cache small).
+// readable from any thread. What the cache keeps of each object is a record of type T
+// (object_cache.h): `Informer` keeps whole documents less managedFields; a BasicInformer<T> keeps
+// RecordTraits<T>::decode()'s compact record, and its handlers see those records. The template's
+// definitions are in informer_impl.h: a .cpp that caches a new record type instantiates
+// `template class BasicInformer<T>;` there.
 #pragma once
 
 #include <atomic>
@@ -60,23 +63,29 @@ struct InformerOptions {
   std::chrono::milliseconds backoff_max{30000};
 };
 
-struct InformerHandlers {
-  std::function<void(const ObjectPtr& object)> on_add;
-  std::function<void(const ObjectPtr& old_object, const ObjectPtr& new_object)> on_update;
-  std::function<void(const ObjectPtr& last_known)> on_delete;
+template <typename T>
+struct BasicInformerHandlers {
+  using Ptr = std::shared_ptr<const T>;
+  std::function<void(const Ptr& object)> on_add;
+  std::function<void(const Ptr& old_object, const Ptr& new_object)> on_update;
+  std::function<void(const Ptr& last_known)> on_delete;
 };
 
-class Informer {
+template <typename T>
+class BasicInformer {
  public:
+  using Ptr = std::shared_ptr<const T>;
+  using Handlers = BasicInformerHandlers<T>;
+
   // For `resource` in namespace `ns` ("" = all). `client` must outlive the informer.
-  Informer(Client& client, Resource resource, std::string ns, InformerOptions options = {});
-  Informer(std::shared_ptr<ListerWatcher> source, InformerOptions options = {});
-  ~Informer();  // stop()
-  Informer(const Informer&) = delete;
-  Informer& operator=(const Informer&) = delete;
+  BasicInformer(Client& client, Resource resource, std::string ns, InformerOptions options = {});
+  BasicInformer(std::shared_ptr<ListerWatcher> source, InformerOptions options = {});
+  ~BasicInformer();  // stop()
+  BasicInformer(const BasicInformer&) = delete;
+  BasicInformer& operator=(const BasicInformer&) = delete;
 
   // Adds handlers; call before start() (later ones miss earlier events).
-  void add_handlers(InformerHandlers handlers);
+  void add_handlers(Handlers handlers);
   void start();  // starts the thread; once
   // Cancels the open watch, wakes any backoff wait and joins. Bounded by the request timeout
   // of an in-flight list (at most ClientOptions::request_timeout). Idempotent.
@@ -86,7 +95,7 @@ class Informer {
   // Waits until the first list is in the cache and every handler has seen it; false on timeout
   // or stop().
   bool wait_for_sync(std::chrono::milliseconds timeout) const;
-  const ObjectCache& cache() const { return cache_; }
+  const BasicObjectCache<T>& cache() const { return cache_; }
 
   // Observability (also used by tests): completed lists, opened watches, last version.
   int list_count() const { return lists_.load(); }
@@ -99,16 +108,16 @@ class Informer {
   enum class WatchEnd { Normal, Expired, Broken };
   WatchEnd watch_once();
   void sleep_backoff(std::chrono::milliseconds& backoff);
-  void apply_event(const WatchEvent& event);
+  void apply_event(WatchEvent& event);  // takes the event's object
   template <typename F>
   void each_handler(F&& f);
 
   std::shared_ptr<ListerWatcher> source_;
   InformerOptions options_;
-  ObjectCache cache_;
+  BasicObjectCache<T> cache_;
 
   std::mutex handlers_mu_;
-  std::vector<InformerHandlers> handlers_;
+  std::vector<Handlers> handlers_;
 
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
@@ -120,5 +129,10 @@ class Informer {
   std::atomic<int> lists_{0};
   std::atomic<int> watches_{0};
 };
+
+// Whole documents (less managedFields); instantiated in informer.cpp.
+using Informer = BasicInformer<nlohmann::json>;
+using InformerHandlers = BasicInformerHandlers<nlohmann::json>;
+extern template class BasicInformer<nlohmann::json>;
 
 }  // namespace accel::kube

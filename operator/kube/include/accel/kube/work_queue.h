@@ -4,6 +4,12 @@
 // while waiting is handed out once; a key added while being processed is handed out again
 // after done(key). add_after delays a key; add_rate_limited delays it by the per-key
 // exponential backoff until forget(key). All methods are thread-safe.
+//
+// Two lanes: a key added with Priority::High is handed out before every key waiting at Normal
+// (and a Normal key that is added again at High moves to the high lane). The operator adds keys
+// at High when a job's own pods or Services changed, so the reconcile that moves a running job
+// on (e.g. its status to Running) does not wait behind the first reconciles of hundreds of newer
+// jobs; those are Normal, in arrival order.
 #pragma once
 
 #include <chrono>
@@ -42,10 +48,11 @@ struct WorkQueueStats {
 class WorkQueue {
  public:
   using Clock = std::chrono::steady_clock;
+  enum class Priority { Normal, High };
   explicit WorkQueue(WorkQueueOptions options = {});
   ~WorkQueue();  // shut_down()
 
-  void add(const std::string& key);
+  void add(const std::string& key, Priority priority = Priority::Normal);
   void add_after(const std::string& key, std::chrono::milliseconds delay);
   void add_rate_limited(const std::string& key);
   void forget(const std::string& key);
@@ -65,7 +72,9 @@ class WorkQueue {
   WorkQueueStats stats();  // promotes due delayed keys first, like len()
 
  private:
-  void add_locked(const std::string& key);
+  void add_locked(const std::string& key, Priority priority);
+  void push_locked(const std::string& key, Priority priority);
+  std::int64_t ready_locked() const;
   void promote_due_locked(Clock::time_point now);
   std::optional<std::string> get_until(std::optional<Clock::time_point> deadline);
 
@@ -73,8 +82,10 @@ class WorkQueue {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool shutting_down_ = false;
-  std::deque<std::string> queue_;
-  std::set<std::string> dirty_;
+  // The lanes may hold stale entries (a key moved to the high lane, or already handed out):
+  // get() skips an entry whose key is not dirty, or is being processed.
+  std::deque<std::string> queue_, urgent_;
+  std::map<std::string, Priority> dirty_;  // waiting to be handed out, at this priority
   std::set<std::string> processing_;
   // Delayed keys: ready time per key (earliest wins) and the ordered schedule.
   std::map<std::string, Clock::time_point> waiting_;
