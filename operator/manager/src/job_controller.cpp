@@ -9,6 +9,7 @@
 #include "accel/controller/reconcile.h"
 #include "accel/controller/time.h"
 #include "accel/kube/errors.h"
+#include "accel/kube/merge_patch.h"
 #include "accel/kube/log.h"
 
 namespace accel::op {
@@ -36,37 +37,34 @@ GangScheduling detect_gang_scheduling(kube::Client& client) {
 
 namespace {
 
-std::string label_of(const json& object, const std::string& key) {
-  const json* labels = object.contains("metadata") ? &object["metadata"] : nullptr;
-  if (!labels || !labels->contains("labels") || !(*labels)["labels"].is_object()) return "";
-  auto it = (*labels)["labels"].find(key);
-  return it != (*labels)["labels"].end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-std::string meta_string(const json& object, const std::string& key) {
-  auto m = object.find("metadata");
-  if (m == object.end() || !m->is_object()) return "";
-  auto it = m->find(key);
-  return it != m->end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 std::string phase_name(const api::AccelJobStatus& s) {
   return s.phase ? api::to_string(*s.phase) : "";
 }
 
-// The API server as the executor's world (executor.h), for one reconcile of one job: `object`
-// is the job as read from the cache (its resourceVersion guards the status write).
+// The API server as the executor's world (executor.h), for one reconcile of one job: `record`
+// is the job as the reconcile read it.
 class ApiServerCluster final : public Cluster {
  public:
   ApiServerCluster(kube::Client& client, kube::EventRecorder& events, OperatorMetrics& metrics,
-                   const json& object)
-      : client_(client), events_(events), metrics_(metrics), object_(object) {}
+                   const kube::ObjectReference& job_ref, const json& read_status)
+      : client_(client), events_(events), metrics_(metrics), ref_(job_ref), read_(read_status) {}
 
-  StatusWrite write_status(const api::AccelJob&, const api::AccelJobStatus& status) override {
-    json updated = object_;
-    updated["status"] = status;
+  // The answer to the status write, when there was one: the job as the server now has it.
+  const nlohmann::json& written() const { return written_; }
+
+  // A merge patch of the fields that changed since the status the reconcile read, on the status
+  // subresource, without a resourceVersion precondition: the operator's leader is the status's
+  // only writer, so an edit of the job's metadata or spec in between (a user's label, Kueue's
+  // annotation) neither conflicts nor is overwritten. Reading its own writes before the cache
+  // has them is the controller's part (JobController::written_).
+  StatusWrite write_status(const api::AccelJob& job, const api::AccelJobStatus& status) override {
+    const json patch = kube::merge_patch_between(read_, json(status));
+    if (patch.empty()) return StatusWrite::Written;
+    kube::PatchOptions po;
+    po.subresource = "status";
     try {
-      client_.update_status(acceljobs_resource(), updated);
+      written_ = client_.patch(acceljobs_resource(), job.metadata.namespace_, job.metadata.name,
+                               kube::PatchType::Merge, json{{"status", patch}}, po);
       return StatusWrite::Written;
     } catch (const kube::ConflictError&) {
       return StatusWrite::Conflict;
@@ -89,7 +87,7 @@ class ApiServerCluster final : public Cluster {
       // Refused (Pod Security admission, a ResourceQuota, a webhook): said where the job's
       // owner looks, then retried with the reconcile's backoff (the cause may go away).
       if (e.kind() == kube::ErrorKind::Forbidden || e.kind() == kube::ErrorKind::Invalid)
-        events_.record(object_, kube::EventType::Warning, "FailedCreatePod",
+        events_.record(ref_, kube::EventType::Warning, "FailedCreatePod",
                        "pod " + object["metadata"].value("name", std::string()) +
                            " was refused: " + e.server_message());
       throw;
@@ -102,8 +100,9 @@ class ApiServerCluster final : public Cluster {
     kube::ListOptions lo;
     lo.label_selector = pod_selector(job);
     for (const auto& pod : client_.list(kube::resources::pods(), job.metadata.namespace_, lo).items) {
-      if (pod.contains("metadata") && pod["metadata"].contains("deletionTimestamp")) continue;
-      remove_pod(job, meta_string(pod, "name"), grace_seconds);
+      const json& meta = pod.at("metadata");
+      if (meta.contains("deletionTimestamp")) continue;
+      remove_pod(job, meta.value("name", std::string()), grace_seconds);
     }
   }
   void remove_pod(const api::AccelJob& job, const std::string& name, std::optional<std::int64_t> grace) {
@@ -115,7 +114,7 @@ class ApiServerCluster final : public Cluster {
     }
   }
   void record_event(const api::AccelJob&, const RecordEvent& e) override {
-    events_.record(object_, e.type == "Warning" ? kube::EventType::Warning : kube::EventType::Normal,
+    events_.record(ref_, e.type == "Warning" ? kube::EventType::Warning : kube::EventType::Normal,
                    e.reason, e.message);
   }
   void create_pod_group(const api::AccelJob& job, const json& object) override {
@@ -144,7 +143,9 @@ class ApiServerCluster final : public Cluster {
   kube::Client& client_;
   kube::EventRecorder& events_;
   OperatorMetrics& metrics_;
-  const json& object_;
+  const kube::ObjectReference& ref_;
+  const json& read_;  // .status as the server had it when the reconcile read the job
+  json written_;
 };
 
 }  // namespace
@@ -153,31 +154,46 @@ JobController::JobController(kube::Client& client, kube::EventRecorder& events,
                              OperatorMetrics& metrics, ControllerOptions options)
     : client_(client), events_(events), metrics_(metrics), options_(std::move(options)) {
   kube::InformerOptions job_opts;
-  jobs_ = std::make_unique<kube::Informer>(client_, acceljobs_resource(), options_.ns, job_opts);
+  jobs_ = std::make_unique<JobInformer>(client_, acceljobs_resource(), options_.ns, job_opts);
   kube::InformerOptions owned;
   owned.label_selector = kLabelJobName;  // exists
   owned.index_labels = {kLabelJobName};
-  pods_ = std::make_unique<kube::Informer>(client_, kube::resources::pods(), options_.ns, owned);
+  pods_ = std::make_unique<PodInformer>(client_, kube::resources::pods(), options_.ns, owned);
   services_ =
-      std::make_unique<kube::Informer>(client_, kube::resources::services(), options_.ns, owned);
+      std::make_unique<ServiceInformer>(client_, kube::resources::services(), options_.ns, owned);
 
-  kube::InformerHandlers job_handlers;
-  job_handlers.on_add = [this](const kube::ObjectPtr& o) { queue_.add(kube::object_key(*o)); };
-  job_handlers.on_update = [this](const kube::ObjectPtr&, const kube::ObjectPtr& o) {
-    queue_.add(kube::object_key(*o));
+  // A job's own change (created, edited, our status write coming back) waits its turn; a change
+  // of its pods or Services moves an existing job on and goes first (work_queue.h).
+  JobInformer::Handlers job_handlers;
+  job_handlers.on_add = [this](const JobInformer::Ptr& o) { on_job_event(*o, false); };
+  job_handlers.on_update = [this](const JobInformer::Ptr&, const JobInformer::Ptr& o) {
+    on_job_event(*o, false);
   };
-  job_handlers.on_delete = [this](const kube::ObjectPtr& o) { queue_.add(kube::object_key(*o)); };
+  job_handlers.on_delete = [this](const JobInformer::Ptr& o) { on_job_event(*o, true); };
   jobs_->add_handlers(job_handlers);
 
-  kube::InformerHandlers owned_handlers;
-  owned_handlers.on_add = [this](const kube::ObjectPtr& o) { enqueue_job_of(o); };
-  owned_handlers.on_update = [this](const kube::ObjectPtr& old_o, const kube::ObjectPtr& o) {
-    enqueue_job_of(old_o);
-    enqueue_job_of(o);
+  PodInformer::Handlers pod_handlers;
+  pod_handlers.on_add = [this](const PodInformer::Ptr& o) { enqueue_job_of(o->ns, o->job_name); };
+  pod_handlers.on_update = [this](const PodInformer::Ptr& old_o, const PodInformer::Ptr& o) {
+    if (old_o->job_name != o->job_name) enqueue_job_of(old_o->ns, old_o->job_name);
+    enqueue_job_of(o->ns, o->job_name);
   };
-  owned_handlers.on_delete = [this](const kube::ObjectPtr& o) { enqueue_job_of(o); };
-  pods_->add_handlers(owned_handlers);
-  services_->add_handlers(owned_handlers);
+  pod_handlers.on_delete = [this](const PodInformer::Ptr& o) { enqueue_job_of(o->ns, o->job_name); };
+  pods_->add_handlers(pod_handlers);
+
+  ServiceInformer::Handlers service_handlers;
+  service_handlers.on_add = [this](const ServiceInformer::Ptr& o) {
+    enqueue_job_of(o->ns, o->job_name);
+  };
+  service_handlers.on_update = [this](const ServiceInformer::Ptr& old_o,
+                                      const ServiceInformer::Ptr& o) {
+    if (old_o->job_name != o->job_name) enqueue_job_of(old_o->ns, old_o->job_name);
+    enqueue_job_of(o->ns, o->job_name);
+  };
+  service_handlers.on_delete = [this](const ServiceInformer::Ptr& o) {
+    enqueue_job_of(o->ns, o->job_name);
+  };
+  services_->add_handlers(service_handlers);
 
   if (options_.progress_interval.count() > 0)
     progress_ = std::make_unique<ProgressPoller>(
@@ -187,11 +203,24 @@ JobController::JobController(kube::Client& client, kube::EventRecorder& events,
 
 JobController::~JobController() { stop(); }
 
-void JobController::enqueue_job_of(const kube::ObjectPtr& object) {
-  if (!object) return;
-  std::string job = label_of(*object, kLabelJobName);
+void JobController::enqueue_job_of(const std::string& ns, const std::string& job) {
   if (job.empty()) return;
-  queue_.add(kube::object_key(meta_string(*object, "namespace"), job));
+  queue_.add(kube::object_key(ns, job), kube::WorkQueue::Priority::High);
+}
+
+void JobController::on_job_event(const JobRecord& record, bool deleted) {
+  const std::string key = kube::object_key(record.ref.ns, record.ref.name);
+  {
+    // The cache now holds our last status write (that very version, or a later one that carries
+    // the same status): reconciles read it from there again.
+    std::lock_guard<std::mutex> lock(written_mu_);
+    if (auto it = written_.find(key); it != written_.end()) {
+      if (deleted || it->second.resource_version == record.ref.resource_version ||
+          (record.job && json(record.job->status) == json(it->second.status)))
+        written_.erase(it);
+    }
+  }
+  queue_.add(key);
 }
 
 void JobController::start_informers() {
@@ -206,12 +235,12 @@ bool JobController::synced() const {
 
 bool JobController::wait_for_sync(std::chrono::milliseconds timeout) const {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (auto* inf : {jobs_.get(), pods_.get(), services_.get()}) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !inf->wait_for_sync(left)) return false;
-  }
-  return true;
+  auto left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now());
+  };
+  return jobs_->wait_for_sync(left()) && left().count() > 0 && pods_->wait_for_sync(left()) &&
+         left().count() > 0 && services_->wait_for_sync(left());
 }
 
 void JobController::start_workers() {
@@ -277,13 +306,8 @@ void JobController::worker_loop() {
 
 void JobController::refresh_gauges() {
   std::map<std::string, int> counts;
-  for (const auto& o : jobs_->cache().list()) {
-    std::string phase = "Pending";
-    auto st = o->find("status");
-    if (st != o->end() && st->is_object() && st->contains("phase") && (*st)["phase"].is_string())
-      phase = (*st)["phase"].get<std::string>();
-    counts[phase]++;
-  }
+  for (const auto& r : jobs_->cache().list())
+    counts[r->job && r->job->status.phase ? api::to_string(*r->job->status.phase) : "Pending"]++;
   metrics_.set_jobs_by_phase(counts);
   auto s = queue_.stats();
   metrics_.set_workqueue(s.depth, s.adds_total);
@@ -291,13 +315,9 @@ void JobController::refresh_gauges() {
 
 std::vector<ProgressPoller::Target> JobController::progress_targets() const {
   std::vector<ProgressPoller::Target> targets;
-  for (const auto& object : jobs_->cache().list()) {
-    api::AccelJob job;
-    try {
-      job = object->get<api::AccelJob>();
-    } catch (const std::exception&) {
-      continue;
-    }
+  for (const auto& record : jobs_->cache().list()) {
+    if (!record->job) continue;
+    const api::AccelJob& job = *record->job;
     const std::int64_t port = job.spec.metrics.port.value_or(0);
     if (job.status.phase != api::JobPhase::Running || port <= 0) continue;
     const std::string key = kube::object_key(job.metadata.namespace_, job.metadata.name);
@@ -307,34 +327,41 @@ std::vector<ProgressPoller::Target> JobController::progress_targets() const {
       continue;
     }
     for (const auto& pod : pods_->cache().by_label(kLabelJobName, job.metadata.name)) {
-      if (meta_string(*pod, "namespace") != job.metadata.namespace_ ||
-          label_of(*pod, kLabelJobUid) != job.metadata.uid)
-        continue;
-      const ObservedPod p = observed_pod_from_json(*pod);
-      const std::string ip = pod->value("/status/podIP"_json_pointer, std::string());
-      if (p.node_rank == 0 && p.attempt == job.status.attempt && !ip.empty())
-        targets.push_back({key, "http://" + ip + ":" + std::to_string(port) + "/progress"});
+      if (pod->ns != job.metadata.namespace_ || pod->job_uid != job.metadata.uid) continue;
+      if (pod->observed.node_rank == 0 && pod->observed.attempt == job.status.attempt &&
+          !pod->pod_ip.empty())
+        targets.push_back({key, "http://" + pod->pod_ip + ":" + std::to_string(port) + "/progress"});
     }
   }
   return targets;
 }
 
 JobController::Result JobController::reconcile_key(const std::string& key) {
-  auto object = jobs_->cache().get(key);
-  if (!object) {
+  auto record = jobs_->cache().get(key);
+  if (!record) {
     if (progress_) progress_->forget(key);
     return {Result::Kind::Success, {}, "success"};  // deleted: the garbage collector removes what it owned
   }
-  api::AccelJob job;
-  try {
-    job = object->get<api::AccelJob>();
-  } catch (const std::exception& e) {
-    kube::log(kube::LogLevel::Error, "AccelJob " + key + " cannot be read: " + e.what());
-    events_.record(*object, kube::EventType::Warning, "InvalidObject", e.what());
+  if (!record->job) {
+    kube::log(kube::LogLevel::Error, "AccelJob " + key + " cannot be read: " + record->error);
+    events_.record(record->ref, kube::EventType::Warning, "InvalidObject", record->error);
     metrics_.reconcile_error("invalid");
     // Not retried: the next change of the object reconciles it again.
     return {Result::Kind::Success, {}, "error"};
   }
+  api::AccelJob job = *record->job;
+  json read_status;  // the server's, for the merge patch
+  {
+    // Our own last status write, until the cache has it (on_job_event).
+    std::lock_guard<std::mutex> lock(written_mu_);
+    if (auto it = written_.find(key); it != written_.end()) {
+      job.status = it->second.status;
+      read_status = it->second.document;
+    } else if (!record->status_text.empty()) {
+      read_status = json::parse(record->status_text);
+    }
+  }
+  if (!read_status.is_object()) read_status = json::object();
   api::apply_defaults(job);
   const std::string ns = job.metadata.namespace_;
   const std::string name = job.metadata.name;
@@ -343,28 +370,31 @@ JobController::Result JobController::reconcile_key(const std::string& key) {
     // What exists: the job's pods and services from the caches (this incarnation only), and
     // the newest /progress the poller read.
     ObservedState observed;
-    for (const auto& pod : pods_->cache().by_label(kLabelJobName, name)) {
-      if (meta_string(*pod, "namespace") != ns) continue;
-      if (label_of(*pod, kLabelJobUid) != job.metadata.uid) continue;
-      observed.pods.push_back(observed_pod_from_json(*pod));
-    }
-    for (const auto& svc : services_->cache().by_label(kLabelJobName, name)) {
-      if (meta_string(*svc, "namespace") != ns) continue;
-      if (label_of(*svc, kLabelJobUid) != job.metadata.uid) continue;
-      observed.services.push_back(meta_string(*svc, "name"));
-    }
+    for (const auto& pod : pods_->cache().by_label(kLabelJobName, name))
+      if (pod->ns == ns && pod->job_uid == job.metadata.uid) observed.pods.push_back(pod->observed);
+    for (const auto& svc : services_->cache().by_label(kLabelJobName, name))
+      if (svc->ns == ns && svc->job_uid == job.metadata.uid) observed.services.push_back(svc->name);
     if (progress_ && job.status.phase == api::JobPhase::Running) observed.progress = progress_->latest(key);
 
     const Time now = std::chrono::system_clock::now();
     const Decision decision = reconcile(job, observed, now, options_.reconciler);
-    ApiServerCluster cluster(client_, events_, metrics_, *object);
+    ApiServerCluster cluster(client_, events_, metrics_, record->ref, read_status);
     const Outcome outcome = execute(job, decision, cluster);
+    if (const json& w = cluster.written(); w.is_object() && w.contains("metadata")) {
+      std::lock_guard<std::mutex> lock(written_mu_);
+      written_[key] = {w["metadata"].value("resourceVersion", std::string()), decision.status,
+                       w.value("status", json::object())};
+    }
     if (outcome.kind == Outcome::Kind::Conflict) {
       kube::log(kube::LogLevel::Debug, "reconcile " + key + ": status write conflicted; requeued");
       metrics_.reconcile_error("conflict");
-      return {Result::Kind::Retry, {}, "conflict"};  // our cache is behind; the actions were dropped
+      return {Result::Kind::Retry, {}, "conflict"};
     }
-    if (outcome.kind == Outcome::Kind::JobGone) return {Result::Kind::Success, {}, "success"};
+    if (outcome.kind == Outcome::Kind::JobGone) {
+      std::lock_guard<std::mutex> lock(written_mu_);
+      written_.erase(key);
+      return {Result::Kind::Success, {}, "success"};
+    }
     if (outcome.status_written) record_transition(job.status, decision.status, job, now);
     if (outcome.requeue_after) return {Result::Kind::RequeueAfter, *outcome.requeue_after, "requeue"};
     return {Result::Kind::Success, {}, "success"};

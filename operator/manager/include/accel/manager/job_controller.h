@@ -3,8 +3,12 @@
 // through the shared executor (accel/controller/executor.h) against the API server, and a
 // poller that reads rank 0's /progress of running jobs off the reconcile path.
 //
-// The API server as an executor's Cluster: status through the status subresource, guarded by
-// resourceVersion (409 → Conflict); Create* treat AlreadyExists as success, Delete* NotFound;
+// The caches keep compact records (records.h), not whole documents.
+// The API server as an executor's Cluster: status as a merge patch of what changed, on the
+// status subresource, with no resourceVersion precondition (the leader is the status's only
+// writer; a user's edit of labels or annotations meanwhile neither conflicts nor is lost); until
+// the job's informer brings that write back, the job's reconciles read the status from the
+// write's answer, so a reconcile never acts on a status older than its own last write; Create* treat AlreadyExists as success, Delete* NotFound;
 // DeletePod{force} uses gracePeriodSeconds 0; DeleteAllPods lists the job's pods by
 // pod_selector() and deletes each that is not Terminating yet; events go through the
 // EventRecorder.
@@ -14,6 +18,7 @@
 #pragma once
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,6 +32,7 @@
 #include "accel/kube/informer.h"
 #include "accel/kube/work_queue.h"
 #include "accel/manager/operator_metrics.h"
+#include "accel/manager/records.h"
 #include "accel/progress/progress_poller.h"
 
 namespace accel::op {
@@ -91,7 +97,11 @@ class JobController {
 
  private:
   void worker_loop();
-  void enqueue_job_of(const kube::ObjectPtr& object);
+  using JobInformer = kube::BasicInformer<JobRecord>;
+  using PodInformer = kube::BasicInformer<PodRecord>;
+  using ServiceInformer = kube::BasicInformer<ServiceRecord>;
+  void enqueue_job_of(const std::string& ns, const std::string& job);
+  void on_job_event(const JobRecord& record, bool deleted);
   std::vector<ProgressPoller::Target> progress_targets() const;
   // Operator metrics of a status change that was written (jobs created/finished, restarts).
   void record_transition(const api::AccelJobStatus& before, const api::AccelJobStatus& after,
@@ -102,7 +112,17 @@ class JobController {
   OperatorMetrics& metrics_;
   ControllerOptions options_;
   kube::WorkQueue queue_;
-  std::unique_ptr<kube::Informer> jobs_, pods_, services_;
+  std::unique_ptr<JobInformer> jobs_;
+  std::unique_ptr<PodInformer> pods_;
+  std::unique_ptr<ServiceInformer> services_;
+  // Status writes the job informer has not brought back yet: key -> what the server answered.
+  struct Written {
+    std::string resource_version;
+    api::AccelJobStatus status;
+    nlohmann::json document;  // .status as the server answered
+  };
+  std::mutex written_mu_;
+  std::map<std::string, Written> written_;
   std::unique_ptr<ProgressPoller> progress_;
   std::mutex workers_mu_;  // start_workers() vs stop() (a lease won during shutdown)
   std::vector<std::thread> workers_;
