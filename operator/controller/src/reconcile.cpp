@@ -480,8 +480,8 @@ class Reconciler {
           "this cluster does not serve " + std::string(kPodGroupApiVersion) +
           " PodGroups (Kubernetes before 1.35, or the GenericWorkload feature gate off): the " +
           n + " pods are placed one by one, and a partly placed gang holds its nodes";
-      if (!find_condition(st().conditions, kCondGangScheduled))
-        event("Normal", reason::kGangSchedulingUnavailable, msg);
+      // The condition only: an Event per job would cost every job a request on most clusters
+      // today to repeat what the operator logs once at start.
       set(kCondGangScheduled, false, reason::kGangSchedulingUnavailable, msg);
     }
   }

@@ -113,8 +113,9 @@ void EventRecorder::write(const Pending& p) {
   const std::string type = p.type == EventType::Warning ? "Warning" : "Normal";
   const std::string ts = detail::format_time(p.when);
   const std::string ns = p.ref.ns.empty() ? "default" : p.ref.ns;
-  const std::string key = p.ref.kind + "/" + ns + "/" + p.ref.name + "/" + p.ref.uid + "|" + type +
-                          "|" + p.reason + "|" + p.message;
+  const std::size_t key = std::hash<std::string>{}(p.ref.kind + "/" + ns + "/" + p.ref.name + "/" +
+                                                   p.ref.uid + "|" + type + "|" + p.reason + "|" +
+                                                   p.message);
   bool ok = false;
   try {
     std::optional<Seen> seen;

@@ -35,7 +35,43 @@ GangScheduling detect_gang_scheduling(kube::Client& client) {
   return GangScheduling::Unavailable;
 }
 
+bool CreateExpectations::pending(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = created_.find(key);
+  if (it == created_.end()) return false;
+  if (std::chrono::steady_clock::now() - it->second < ttl_) return true;
+  created_.erase(it);
+  return false;
+}
+
+void CreateExpectations::created(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  // Lapsed ones go now and then, so the map holds only the last ttl's creations.
+  if (created_.size() > 1024)
+    for (auto it = created_.begin(); it != created_.end();)
+      it = now - it->second >= ttl_ ? created_.erase(it) : std::next(it);
+  created_[key] = now;
+}
+
+void CreateExpectations::observed(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  created_.erase(key);
+}
+
+std::size_t CreateExpectations::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return created_.size();
+}
+
 namespace {
+
+std::string pod_expectation(const std::string& ns, const std::string& name) {
+  return "pods/" + ns + "/" + name;
+}
+std::string service_expectation(const std::string& ns, const std::string& name) {
+  return "services/" + ns + "/" + name;
+}
 
 std::string phase_name(const api::AccelJobStatus& s) {
   return s.phase ? api::to_string(*s.phase) : "";
@@ -46,8 +82,10 @@ std::string phase_name(const api::AccelJobStatus& s) {
 class ApiServerCluster final : public Cluster {
  public:
   ApiServerCluster(kube::Client& client, kube::EventRecorder& events, OperatorMetrics& metrics,
-                   const kube::ObjectReference& job_ref, const json& read_status)
-      : client_(client), events_(events), metrics_(metrics), ref_(job_ref), read_(read_status) {}
+                   CreateExpectations& expected, const kube::ObjectReference& job_ref,
+                   const json& read_status)
+      : client_(client), events_(events), metrics_(metrics), expected_(expected), ref_(job_ref),
+        read_(read_status) {}
 
   // The answer to the status write, when there was one: the job as the server now has it.
   const nlohmann::json& written() const { return written_; }
@@ -72,15 +110,22 @@ class ApiServerCluster final : public Cluster {
       return StatusWrite::JobGone;
     }
   }
+  // A create the caches have not shown yet is not sent again (CreateExpectations).
   void create_service(const api::AccelJob& job, const json& object) override {
+    const std::string key = service_expectation(job.metadata.namespace_, object["metadata"].value("name", ""));
+    if (expected_.pending(key)) return;
     try {
       client_.create(kube::resources::services(), job.metadata.namespace_, object);
+      expected_.created(key);
     } catch (const kube::ConflictError&) {  // AlreadyExists
     }
   }
   void create_pod(const api::AccelJob& job, const json& object) override {
+    const std::string key = pod_expectation(job.metadata.namespace_, object["metadata"].value("name", ""));
+    if (expected_.pending(key)) return;
     try {
       client_.create(kube::resources::pods(), job.metadata.namespace_, object);
+      expected_.created(key);
       metrics_.pod_created();
     } catch (const kube::ConflictError&) {  // AlreadyExists
     } catch (const kube::ApiError& e) {
@@ -143,6 +188,7 @@ class ApiServerCluster final : public Cluster {
   kube::Client& client_;
   kube::EventRecorder& events_;
   OperatorMetrics& metrics_;
+  CreateExpectations& expected_;
   const kube::ObjectReference& ref_;
   const json& read_;  // .status as the server had it when the reconcile read the job
   json written_;
@@ -173,24 +219,34 @@ JobController::JobController(kube::Client& client, kube::EventRecorder& events,
   jobs_->add_handlers(job_handlers);
 
   PodInformer::Handlers pod_handlers;
-  pod_handlers.on_add = [this](const PodInformer::Ptr& o) { enqueue_job_of(o->ns, o->job_name); };
+  pod_handlers.on_add = [this](const PodInformer::Ptr& o) {
+    expected_.observed(pod_expectation(o->ns, o->observed.name));
+    enqueue_job_of(o->ns, o->job_name);
+  };
   pod_handlers.on_update = [this](const PodInformer::Ptr& old_o, const PodInformer::Ptr& o) {
+    expected_.observed(pod_expectation(o->ns, o->observed.name));
     if (old_o->job_name != o->job_name) enqueue_job_of(old_o->ns, old_o->job_name);
     enqueue_job_of(o->ns, o->job_name);
   };
-  pod_handlers.on_delete = [this](const PodInformer::Ptr& o) { enqueue_job_of(o->ns, o->job_name); };
+  pod_handlers.on_delete = [this](const PodInformer::Ptr& o) {
+    expected_.observed(pod_expectation(o->ns, o->observed.name));
+    enqueue_job_of(o->ns, o->job_name);
+  };
   pods_->add_handlers(pod_handlers);
 
   ServiceInformer::Handlers service_handlers;
   service_handlers.on_add = [this](const ServiceInformer::Ptr& o) {
+    expected_.observed(service_expectation(o->ns, o->name));
     enqueue_job_of(o->ns, o->job_name);
   };
   service_handlers.on_update = [this](const ServiceInformer::Ptr& old_o,
                                       const ServiceInformer::Ptr& o) {
+    expected_.observed(service_expectation(o->ns, o->name));
     if (old_o->job_name != o->job_name) enqueue_job_of(old_o->ns, old_o->job_name);
     enqueue_job_of(o->ns, o->job_name);
   };
   service_handlers.on_delete = [this](const ServiceInformer::Ptr& o) {
+    expected_.observed(service_expectation(o->ns, o->name));
     enqueue_job_of(o->ns, o->job_name);
   };
   services_->add_handlers(service_handlers);
@@ -350,18 +406,13 @@ JobController::Result JobController::reconcile_key(const std::string& key) {
     return {Result::Kind::Success, {}, "error"};
   }
   api::AccelJob job = *record->job;
-  json read_status;  // the server's, for the merge patch
+  json read_status = json::object();  // the server's, for the merge patch
   {
     // Our own last status write, until the cache has it (on_job_event).
     std::lock_guard<std::mutex> lock(written_mu_);
-    if (auto it = written_.find(key); it != written_.end()) {
-      job.status = it->second.status;
-      read_status = it->second.document;
-    } else if (!record->status_text.empty()) {
-      read_status = json::parse(record->status_text);
-    }
+    if (auto it = written_.find(key); it != written_.end()) job.status = it->second.status;
+    if (record->has_status || written_.count(key)) read_status = json(job.status);
   }
-  if (!read_status.is_object()) read_status = json::object();
   api::apply_defaults(job);
   const std::string ns = job.metadata.namespace_;
   const std::string name = job.metadata.name;
@@ -378,12 +429,11 @@ JobController::Result JobController::reconcile_key(const std::string& key) {
 
     const Time now = std::chrono::system_clock::now();
     const Decision decision = reconcile(job, observed, now, options_.reconciler);
-    ApiServerCluster cluster(client_, events_, metrics_, record->ref, read_status);
+    ApiServerCluster cluster(client_, events_, metrics_, expected_, record->ref, read_status);
     const Outcome outcome = execute(job, decision, cluster);
     if (const json& w = cluster.written(); w.is_object() && w.contains("metadata")) {
       std::lock_guard<std::mutex> lock(written_mu_);
-      written_[key] = {w["metadata"].value("resourceVersion", std::string()), decision.status,
-                       w.value("status", json::object())};
+      written_[key] = {w["metadata"].value("resourceVersion", std::string()), decision.status};
     }
     if (outcome.kind == Outcome::Kind::Conflict) {
       kube::log(kube::LogLevel::Debug, "reconcile " + key + ": status write conflicted; requeued");

@@ -81,9 +81,10 @@ std::shared_ptr<const op::JobRecord> RecordTraits<op::JobRecord>::decode(json&& 
   // Items of a list need not carry apiVersion and kind; the Events about the job do.
   if (r->ref.api_version.empty()) r->ref.api_version = "accel.dev/v1alpha1";
   if (r->ref.kind.empty()) r->ref.kind = "AccelJob";
-  if (const json& st = child(object, "status"); st.is_object()) r->status_text = st.dump();
+  r->has_status = child(object, "status").is_object();
   try {
     r->job = object.get<api::AccelJob>();
+    r->job->metadata.annotations.erase("kubectl.kubernetes.io/last-applied-configuration");
   } catch (const std::exception& e) {
     r->error = e.what();
   }

@@ -85,7 +85,9 @@ TEST(ServiceRecord, KeepsNameNamespaceVersionAndTheJobLabels) {
 TEST(JobRecord, ParsesTheJobOnceAndNamesItForEvents) {
   auto r = kube::RecordTraits<JobRecord>::decode(json::parse(R"({
     "metadata": {"name": "train", "namespace": "team", "uid": "j-1", "resourceVersion": "9",
-                 "labels": {"kueue.x-k8s.io/queue-name": "main"}},
+                 "labels": {"kueue.x-k8s.io/queue-name": "main"},
+                 "annotations": {"accel.dev/progress-url": "http://x/progress",
+                   "kubectl.kubernetes.io/last-applied-configuration": "{\"spec\":{\"nodes\":2}}"}},
     "spec": {"nodes": 2, "command": ["python", "train.py"]},
     "status": {"phase": "Running", "attempt": 3}})"));
   ASSERT_TRUE(r->job) << r->error;
@@ -93,6 +95,10 @@ TEST(JobRecord, ParsesTheJobOnceAndNamesItForEvents) {
   EXPECT_EQ(r->job->status.attempt, 3);
   EXPECT_EQ(r->job->status.phase, api::JobPhase::Running);
   EXPECT_EQ(kube::RecordTraits<JobRecord>::label(*r, "kueue.x-k8s.io/queue-name"), "main");
+  EXPECT_TRUE(r->has_status);
+  // kubectl's copy of the whole spec is not kept; the annotations the operator reads are.
+  EXPECT_EQ(r->job->metadata.annotations.count("kubectl.kubernetes.io/last-applied-configuration"), 0u);
+  EXPECT_EQ(r->job->metadata.annotations.at("accel.dev/progress-url"), "http://x/progress");
   // A list's items carry no apiVersion/kind; the Events' involvedObject needs them.
   EXPECT_EQ(r->ref.api_version, "accel.dev/v1alpha1");
   EXPECT_EQ(r->ref.kind, "AccelJob");
@@ -107,6 +113,7 @@ TEST(JobRecord, AJobThatCannotBeReadIsKeptWithTheReason) {
     "spec": {"nodes": "two"}})"));
   EXPECT_FALSE(r->job);
   EXPECT_FALSE(r->error.empty());
+  EXPECT_FALSE(r->has_status);
   EXPECT_EQ(kube::RecordTraits<JobRecord>::key(*r), "team/bad");
   EXPECT_EQ(kube::RecordTraits<JobRecord>::resource_version(*r), "3");
 }

@@ -52,6 +52,26 @@ inline constexpr const char* kProgressUrlAnnotation = "accel.dev/progress-url";
 // server anyway, and exits so that it is restarted).
 GangScheduling detect_gang_scheduling(kube::Client& client);
 
+// Objects this operator created that its caches have not shown yet (a simpler form of client-go's
+// ControllerExpectations, by name). A reconcile that runs before the pod informer has delivered
+// a pod just created would otherwise create it again and be answered AlreadyExists: a request
+// per pod for nothing. An expectation lapses after `ttl`, so a create that never shows up (the
+// object deleted before the informer saw it) is tried again then. Thread-safe.
+class CreateExpectations {
+ public:
+  explicit CreateExpectations(std::chrono::milliseconds ttl = std::chrono::seconds(15)) : ttl_(ttl) {}
+  // Keys are "<resource>/<namespace>/<name>".
+  bool pending(const std::string& key);  // created and not yet seen, within ttl
+  void created(const std::string& key);
+  void observed(const std::string& key);  // seen by an informer (added, updated or deleted)
+  std::size_t size() const;
+
+ private:
+  std::chrono::milliseconds ttl_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::chrono::steady_clock::time_point> created_;
+};
+
 struct ControllerOptions {
   std::string ns;   // "" = all namespaces
   int workers = 2;
@@ -115,14 +135,15 @@ class JobController {
   std::unique_ptr<JobInformer> jobs_;
   std::unique_ptr<PodInformer> pods_;
   std::unique_ptr<ServiceInformer> services_;
-  // Status writes the job informer has not brought back yet: key -> what the server answered.
+  // Status writes the job informer has not brought back yet: key -> the version the write made
+  // and the status it wrote.
   struct Written {
     std::string resource_version;
     api::AccelJobStatus status;
-    nlohmann::json document;  // .status as the server answered
   };
   std::mutex written_mu_;
   std::map<std::string, Written> written_;
+  CreateExpectations expected_;
   std::unique_ptr<ProgressPoller> progress_;
   std::mutex workers_mu_;  // start_workers() vs stop() (a lease won during shutdown)
   std::vector<std::thread> workers_;

@@ -42,11 +42,14 @@ struct JobRecord {
   kube::ObjectReference ref;  // apiVersion, kind, namespace, name, uid, resourceVersion
   // The job as the api/ types read it; nullopt when it cannot be read (then `error` says why:
   // the reconcile reports it as an InvalidObject Event and waits for the next change).
+  // Its metadata.annotations lack kubectl's last-applied-configuration (a copy of the whole
+  // spec that nothing here reads).
   std::optional<api::AccelJob> job;
   std::string error;
-  // .status as the server has it, serialised (what a status merge patch is computed against:
-  // the typed status writes defaults the server's document may lack). "" when there is none.
-  std::string status_text;
+  // Whether the server's document has a .status at all. The operator is the status's only
+  // writer and writes all of it, so a status that exists is the typed one's JSON; one that does
+  // not exist lacks even the fields the typed status always writes (restarts, attempt, ...).
+  bool has_status = false;
 };
 
 // The pod condition types reconcile() reads; a PodRecord keeps no others.
