@@ -9,6 +9,8 @@
 
 #include "accel/config.h"
 #include "accel/launcher.h"
+#include "accel/numa_binding.h"
+#include "accel/program_env.h"
 
 namespace accel {
 
@@ -70,9 +72,20 @@ void add_launch_command(CLI::App& app) {
     plan.master_port = cfg.get_int("main_process_port");
     // The operator's env contract names the rendezvous directly (MASTER_ADDR/PORT, NNODES,
     // NODE_RANK); those describe the same values and are honoured as environment.
-    plan.threads_per_process = cfg.get_int("num_cpu_threads_per_process");
     if (!cfg.get_bool("cpu")) plan.gpu_ids = parse_gpu_ids(cfg.get_string("gpu_ids"));
     plan.env = s.flags.to_env();
+    plan.environment = in.env;
+    plan.settings = program_settings(cfg, plan.nproc);
+    plan.restart_count = cfg.restart_count();
+    if (!cfg.job_name().empty()) plan.run_id = cfg.job_name();
+    if (cfg.numa_binding()) {
+      // ACCEL_SYSFS_ROOT: a fake topology for tests (accel/numa_binding.h).
+      auto root = in.env.find("ACCEL_SYSFS_ROOT");
+      NumaBinding numa = plan_numa_binding(root == in.env.end() ? "/" : root->second, plan.nproc,
+                                           plan.gpu_ids, !cfg.cpu(), allowed_cpus());
+      std::cerr << ("[accel launch] " + numa.summary + "\n") << std::flush;
+      plan.rank_cpus = numa.cpus;
+    }
     plan.log_dir = s.log_dir;
     plan.grace = std::chrono::seconds(
         s.grace_seconds >= 0 ? s.grace_seconds
