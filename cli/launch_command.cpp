@@ -56,7 +56,16 @@ void add_launch_command(CLI::App& app) {
   sub->prefix_command();
   sub->callback([state, sub] {
     auto& s = *state;
-    for (auto& extra : sub->remaining()) s.program.push_back(extra);
+    // CLI11 hands back the `--` that ended the launcher's own flags among the remaining
+    // arguments (after the program's); it is not the program's: argparse rejects a stray `--`.
+    bool separator_dropped = false;
+    for (auto& extra : sub->remaining()) {
+      if (extra == "--" && !separator_dropped) {
+        separator_dropped = true;
+        continue;
+      }
+      s.program.push_back(extra);
+    }
     ConfigInputs in = ConfigInputs::from_process();
     in.launch_flags = s.flags.values;
     in.config_file = s.flags.config_file;
