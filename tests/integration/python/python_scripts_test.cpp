@@ -12,7 +12,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -61,6 +63,8 @@ std::string yaml(const Job& j) {
   for (size_t i = 0; i < j.args.size(); ++i) y << (i ? ", " : "") << '"' << j.args[i] << '"';
   y << "]\n  nodes: 2\n  procsPerNode: " << j.procs_per_node << "\n  gpusPerNode: 0\n"
     << "  precision: " << j.precision << "\n  gradientAccumulationSteps: " << j.accumulation << "\n"
+    // No /metrics: an unchanged script serves none (and no other job's is read by mistake).
+    << "  metrics:\n    port: 0\n"
     << "  runPolicy:\n    maxRestarts: 2\n    backoff:\n      initialSeconds: 1\n";
   if (!j.env.empty()) y << "  env:\n" << j.env;
   return y.str();
@@ -84,6 +88,10 @@ class PythonScripts : public ::testing::Test {
   std::unique_ptr<Subprocess> start(const Job& job) {
     const fs::path file = root_ / (job.name + ".yaml");
     std::ofstream(file) << yaml(job);
+    return start_file(file);
+  }
+  std::unique_ptr<Subprocess> start_file(const fs::path& file,
+                                         std::map<std::string, std::string> env = {}) {
     SubprocessOptions o;
     o.argv = {ACCEL_CLI, "run", file.string(), "--dir", run_dir().string(), "--output", "plain"};
     o.stdout_path = (root_ / "accel-run.out").string();
@@ -91,11 +99,12 @@ class PythonScripts : public ::testing::Test {
     // What the scripts see must come from the spec, not from the shell running the tests.
     o.unset_env = {"ACCELERATE_MIXED_PRECISION", "ACCELERATE_GRADIENT_ACCUMULATION_STEPS",
                    "ACCELERATE_USE_CPU", "OMP_NUM_THREADS"};
-    o.env = {{"PYTHONDONTWRITEBYTECODE", "1"}};
+    o.env = std::move(env);
+    o.env["PYTHONDONTWRITEBYTECODE"] = "1";
     return std::make_unique<Subprocess>(o);
   }
-  int run(const Job& job) {
-    auto p = start(job);
+  int run(const Job& job) { return wait(start(job)); }
+  int wait(std::unique_ptr<Subprocess> p) {
     auto status = p->wait_for(std::chrono::seconds(300));
     if (!status) {
       p->terminate(std::chrono::seconds(20));
@@ -236,6 +245,29 @@ TEST_F(PythonScripts, APythonRanksExitCodeEndsTheJobWithItAndA78IsNotRetried) {
   EXPECT_EQ(out.find("attempt 1"), std::string::npos) << "a configuration error is not retried:\n" << out;
   EXPECT_NE(pod_log("py-exit-a0-n1").find("rank 1 exited with code 78"), std::string::npos)
       << pod_log("py-exit-a0-n1");
+}
+
+// The AccelJobs in examples/python/ as written, run the way their comments say: the scripts'
+// folder where the image would have it, `python` the venv's.
+TEST_F(PythonScripts, TheExampleJobsRunAsWritten) {
+  const std::string path = std::string(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
+  const std::string bin = fs::path(python()).parent_path().string();
+  for (const std::string name : {"ddp-2node-cpu.yaml", "accelerate-2node-cpu.yaml"}) {
+    SCOPED_TRACE(name);
+    std::string text = read_file(example(name));
+    ASSERT_FALSE(text.empty());
+    const std::string from = "/workspace/examples/python/", to = example("");
+    for (size_t at; (at = text.find(from)) != std::string::npos;) text.replace(at, from.size(), to);
+    const fs::path file = root_ / name;
+    std::ofstream(file) << text;
+    fs::remove_all(run_dir());
+    ASSERT_EQ(wait(start_file(file, {{"PATH", bin + ":" + path}})), 0) << output();
+    EXPECT_NE(output().find("Succeeded"), std::string::npos) << output();
+  }
+  // The Accelerate example's spec: bf16, accumulation 4.
+  const json r = report("accelerate-attempt0-rank1.json");
+  EXPECT_EQ(r["mixed_precision"], "bf16");
+  EXPECT_EQ(r["gradient_accumulation_steps"], 4);
 }
 
 }  // namespace
