@@ -43,7 +43,10 @@ void add_launch_command(CLI::App& app) {
       "flags. SIGTERM, SIGINT and SIGHUP are forwarded to every rank (then SIGKILL after "
       "--grace_seconds); the launcher exits 82 when every rank stopped with a checkpoint, else "
       "128+N; if a rank fails, the others are stopped and the launcher exits with that rank's "
-      "code (api/EXIT_CODES.md).");
+      "code (api/EXIT_CODES.md). Each rank also gets torchrun's variables (GROUP_RANK, "
+      "TORCHELASTIC_RESTART_COUNT, ...) and the job's precision and accumulation as "
+      "ACCELERATE_* (a variable already in the environment is kept unless a flag sets it), so "
+      "unchanged torchrun and Accelerate scripts run (worker/README.md).");
   add_launch_flags(*sub, state->flags);
   sub->add_option("--log_dir", state->log_dir, "Write each rank's output to LOG_DIR/rank_N.log");
   sub->add_option("--grace_seconds", state->grace_seconds,
