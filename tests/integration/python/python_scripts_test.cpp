@@ -24,6 +24,7 @@
 #include "accel/subprocess.h"
 #include "eventually.h"
 #include "files.h"
+#include "per_test_dir.h"
 #include "venv.h"
 
 namespace {
@@ -72,18 +73,7 @@ std::string yaml(const Job& j) {
 
 class PythonScripts : public ::testing::Test {
  protected:
-  void SetUp() override {
-    python();  // the venv first: its one-time install is not the job's time
-    root_ = fs::temp_directory_path() /
-            ("accel-python-test-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(root_);
-    else std::cerr << "kept " << root_ << " for inspection\n";
-  }
+  void SetUp() override { python(); }  // the venv first: its one-time install is not a job's time
 
   std::unique_ptr<Subprocess> start(const Job& job) {
     const fs::path file = root_ / (job.name + ".yaml");
@@ -101,6 +91,8 @@ class PythonScripts : public ::testing::Test {
                    "ACCELERATE_USE_CPU", "OMP_NUM_THREADS"};
     o.env = std::move(env);
     o.env["PYTHONDONTWRITEBYTECODE"] = "1";
+    // gpusPerNode 0 gives a pod no GPU; on a GPU machine the scripts would pick nccl otherwise.
+    o.env["CUDA_VISIBLE_DEVICES"] = "";
     return std::make_unique<Subprocess>(o);
   }
   int run(const Job& job) { return wait(start(job)); }
@@ -124,7 +116,8 @@ class PythonScripts : public ::testing::Test {
   }
   std::string pod_log(const std::string& pod) const { return read_file((run_dir() / "logs" / (pod + ".log")).string()); }
 
-  fs::path root_;
+  accel::testing::PerTestDir scratch_{"accel-python-test"};
+  const fs::path root_ = scratch_.path();
 };
 
 TEST_F(PythonScripts, TorchrunStyleDdpScriptRunsUnchangedWithTorchrunsVariablesOnEveryRank) {

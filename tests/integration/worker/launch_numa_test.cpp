@@ -14,6 +14,7 @@
 
 #include "accel/subprocess.h"
 #include "files.h"
+#include "per_test_dir.h"
 
 namespace {
 
@@ -27,14 +28,7 @@ class LaunchNuma : public ::testing::Test {
     CPU_ZERO(&set);
     ASSERT_EQ(::sched_getaffinity(0, sizeof set, &set), 0);
     if (!CPU_ISSET(0, &set) || !CPU_ISSET(1, &set)) GTEST_SKIP() << "needs CPUs 0 and 1";
-    root_ = fs::temp_directory_path() /
-            ("accel-numa-test-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
     fs::create_directories(root_ / "out");
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(root_);
   }
   void write(const std::string& rel, const std::string& text) {
     fs::create_directories((root_ / "sysfs" / rel).parent_path());
@@ -73,7 +67,8 @@ class LaunchNuma : public ::testing::Test {
     return "";
   }
 
-  fs::path root_;
+  accel::testing::PerTestDir scratch_{"accel-numa-test"};
+  const fs::path root_ = scratch_.path();
 };
 
 TEST_F(LaunchNuma, EachRankRunsOnTheCpusOfItsGpusNode) {
