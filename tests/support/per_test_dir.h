@@ -23,8 +23,10 @@ class PerTestDir {
   }
   ~PerTestDir() {
     std::error_code ec;
-    if (!::testing::Test::HasFailure()) std::filesystem::remove_all(path_, ec);
-    else std::cerr << "kept " << path_ << " for inspection\n";
+    if (!::testing::Test::HasFailure())
+      std::filesystem::remove_all(path_, ec);
+    else
+      std::cerr << "kept " << path_ << " for inspection\n";
   }
   PerTestDir(const PerTestDir&) = delete;
   PerTestDir& operator=(const PerTestDir&) = delete;

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -63,7 +63,8 @@ std::string yaml(const Job& j) {
     << example(j.script) << "\"]\n  args: [";
   for (size_t i = 0; i < j.args.size(); ++i) y << (i ? ", " : "") << '"' << j.args[i] << '"';
   y << "]\n  nodes: 2\n  procsPerNode: " << j.procs_per_node << "\n  gpusPerNode: 0\n"
-    << "  precision: " << j.precision << "\n  gradientAccumulationSteps: " << j.accumulation << "\n"
+    << "  precision: " << j.precision << "\n  gradientAccumulationSteps: " << j.accumulation
+    << "\n"
     // No /metrics: an unchanged script serves none (and no other job's is read by mistake).
     << "  metrics:\n    port: 0\n"
     << "  runPolicy:\n    maxRestarts: 2\n    backoff:\n      initialSeconds: 1\n";
@@ -114,7 +115,9 @@ class PythonScripts : public ::testing::Test {
     if (text.empty()) throw std::runtime_error("no report " + name + "\n" + output());
     return json::parse(text);
   }
-  std::string pod_log(const std::string& pod) const { return read_file((run_dir() / "logs" / (pod + ".log")).string()); }
+  std::string pod_log(const std::string& pod) const {
+    return read_file((run_dir() / "logs" / (pod + ".log")).string());
+  }
 
   accel::testing::PerTestDir scratch_{"accel-python-test"};
   const fs::path root_ = scratch_.path();
@@ -192,9 +195,10 @@ TEST_F(PythonScripts, AnAccelerateVariableTheSpecSetsInEnvIsKeptAndTheLauncherSa
   EXPECT_EQ(r["gradient_accumulation_steps"], 2) << r.dump();
   EXPECT_EQ(r["optimizer_steps"], 4) << r.dump();
   const std::string log = pod_log("py-accelerate-env-a0-n1");
-  EXPECT_NE(log.find("ACCELERATE_GRADIENT_ACCUMULATION_STEPS=2 from the environment is kept; the job's 4 "
-                     "(environment variable ACCEL_GRADIENT_ACCUMULATION_STEPS) is not applied"),
-            std::string::npos)
+  EXPECT_NE(
+      log.find("ACCELERATE_GRADIENT_ACCUMULATION_STEPS=2 from the environment is kept; the job's 4 "
+               "(environment variable ACCEL_GRADIENT_ACCUMULATION_STEPS) is not applied"),
+      std::string::npos)
       << log;
 }
 
@@ -235,7 +239,8 @@ TEST_F(PythonScripts, APythonRanksExitCodeEndsTheJobWithItAndA78IsNotRetried) {
   EXPECT_EQ(run(j), 78) << output();
   const std::string out = output();
   EXPECT_NE(out.find("AccelJob py-exit Failed"), std::string::npos) << out;
-  EXPECT_EQ(out.find("attempt 1"), std::string::npos) << "a configuration error is not retried:\n" << out;
+  EXPECT_EQ(out.find("attempt 1"), std::string::npos) << "a configuration error is not retried:\n"
+                                                      << out;
   EXPECT_NE(pod_log("py-exit-a0-n1").find("rank 1 exited with code 78"), std::string::npos)
       << pod_log("py-exit-a0-n1");
 }

@@ -45,12 +45,16 @@ class LaunchNuma : public ::testing::Test {
   }
   // Two ranks, each writing its Cpus_allowed_list; returns the launcher's output.
   std::string launch(const std::vector<std::string>& flags) {
-    std::vector<std::string> argv = {ACCEL_CLI, "launch", "--num_processes", "2", "--main_process_port", "0"};
+    std::vector<std::string> argv = {
+        ACCEL_CLI, "launch", "--num_processes", "2", "--main_process_port", "0"};
     argv.insert(argv.end(), flags.begin(), flags.end());
-    argv.insert(argv.end(), {"--", "sh", "-c",
-                             "grep '^Cpus_allowed_list:' /proc/self/status | cut -f2 > \"$OUT/rank$LOCAL_RANK\""});
-    auto r = accel::run_command(argv, std::chrono::seconds(60),
-                                {{"ACCEL_SYSFS_ROOT", (root_ / "sysfs").string()}, {"OUT", (root_ / "out").string()}});
+    argv.insert(
+        argv.end(),
+        {"--", "sh", "-c",
+         "grep '^Cpus_allowed_list:' /proc/self/status | cut -f2 > \"$OUT/rank$LOCAL_RANK\""});
+    auto r = accel::run_command(
+        argv, std::chrono::seconds(60),
+        {{"ACCEL_SYSFS_ROOT", (root_ / "sysfs").string()}, {"OUT", (root_ / "out").string()}});
     EXPECT_TRUE(r.status.success()) << r.output;
     return r.output;
   }
@@ -79,9 +83,10 @@ TEST_F(LaunchNuma, EachRankRunsOnTheCpusOfItsGpusNode) {
   const std::string out = launch({"--numa_binding"});
   EXPECT_EQ(cpus_of(0), "0");
   EXPECT_EQ(cpus_of(1), "1");
-  EXPECT_NE(out.find("[accel launch] numa_binding: local rank 0 -> GPU 0 (0000:3b:00.0) node 0 CPUs 0; "
-                     "local rank 1 -> GPU 1 (0000:86:00.0) node 1 CPUs 1"),
-            std::string::npos)
+  EXPECT_NE(
+      out.find("[accel launch] numa_binding: local rank 0 -> GPU 0 (0000:3b:00.0) node 0 CPUs 0; "
+               "local rank 1 -> GPU 1 (0000:86:00.0) node 1 CPUs 1"),
+      std::string::npos)
       << out;
 }
 
@@ -101,14 +106,17 @@ TEST_F(LaunchNuma, OneNodeOrNoGpuIsANoOpThatSaysSo) {
   std::string out = launch({"--numa_binding"});
   EXPECT_EQ(cpus_of(0), own_cpus());
   EXPECT_EQ(cpus_of(1), own_cpus());
-  EXPECT_NE(out.find("[accel launch] numa_binding: no-op, this machine has one NUMA node"), std::string::npos) << out;
+  EXPECT_NE(out.find("[accel launch] numa_binding: no-op, this machine has one NUMA node"),
+            std::string::npos)
+      << out;
 
   fs::remove_all(root_ / "sysfs");
   node(0, "0");
   node(1, "1");
   out = launch({"--numa_binding"});
   EXPECT_EQ(cpus_of(1), own_cpus());
-  EXPECT_NE(out.find("[accel launch] numa_binding: no-op, no GPU found in "), std::string::npos) << out;
+  EXPECT_NE(out.find("[accel launch] numa_binding: no-op, no GPU found in "), std::string::npos)
+      << out;
 }
 
 TEST_F(LaunchNuma, WithoutTheKeyRanksInheritTheLaunchersCpus) {

@@ -80,7 +80,8 @@ TEST(NumaBinding, BindsEachOfFourRanksToItsGpusNodeInPciBusOrder) {
   EXPECT_EQ(b.cpus[1], (Cpus{0, 1, 2, 3, 8, 9, 10, 11}));
   EXPECT_EQ(b.cpus[2], (Cpus{4, 5, 6, 7, 12, 13, 14, 15}));
   EXPECT_EQ(b.cpus[3], (Cpus{4, 5, 6, 7, 12, 13, 14, 15}));
-  EXPECT_NE(b.summary.find("local rank 3 -> GPU 3 (0000:b1:00.0) node 1 CPUs 4-7,12-15"), std::string::npos)
+  EXPECT_NE(b.summary.find("local rank 3 -> GPU 3 (0000:b1:00.0) node 1 CPUs 4-7,12-15"),
+            std::string::npos)
       << b.summary;
 }
 
@@ -116,7 +117,8 @@ TEST(NumaBinding, KeepsOnlyTheCpusThisProcessMayUse) {
   const auto b = plan_numa_binding(t.root(), 2, {}, true, cpus(4));
   EXPECT_TRUE(b.cpus[1].empty());
   EXPECT_NE(b.summary.find("local rank 1 unbound: none of node 1's CPUs (4-7,12-15) is allowed"),
-            std::string::npos) << b.summary;
+            std::string::npos)
+      << b.summary;
 }
 
 TEST(NumaBinding, IsANoOpThatSaysSoOnOneNodeWithoutGpusOrForACpuJob) {
@@ -148,7 +150,8 @@ TEST(NumaBinding, AGpuWithoutAKnownNodeOrARankWithoutAGpuStaysUnbound) {
   const auto b = plan_numa_binding(t.root(), 2, {}, true, cpus(16));
   EXPECT_FALSE(b.bound_any());
   EXPECT_NE(b.summary.find("local rank 0 unbound: GPU 0 (0000:3b:00.0) has no known NUMA node"),
-            std::string::npos) << b.summary;
+            std::string::npos)
+      << b.summary;
   EXPECT_NE(b.summary.find("local rank 1 unbound: no GPU 1"), std::string::npos) << b.summary;
 }
 

@@ -21,7 +21,8 @@ ResolvedConfig resolve(std::map<std::string, std::string> env,
 }
 
 // Node 1 of 2, two processes per node, as the operator's env contract describes it.
-LaunchPlan two_node_plan(const ResolvedConfig& cfg, std::map<std::string, std::string> environment = {}) {
+LaunchPlan two_node_plan(const ResolvedConfig& cfg,
+                         std::map<std::string, std::string> environment = {}) {
   LaunchPlan p;
   p.program = {"python", "train.py"};
   p.nproc = 2;
@@ -38,14 +39,23 @@ LaunchPlan two_node_plan(const ResolvedConfig& cfg, std::map<std::string, std::s
 TEST(RankEnv, GivesEveryVariableTorchrunGivesAWorker) {
   const auto cfg = resolve({{"ACCEL_RESTART_COUNT", "3"}, {"ACCEL_JOB_NAME", "sd-lora"}});
   const auto env = rank_env(two_node_plan(cfg), /*local_rank=*/1, 29500);
-  const std::map<std::string, std::string> expected = {
-      {"RANK", "3"},           {"LOCAL_RANK", "1"},        {"WORLD_SIZE", "4"},
-      {"LOCAL_WORLD_SIZE", "2"}, {"GROUP_RANK", "1"},      {"GROUP_WORLD_SIZE", "2"},
-      {"ROLE_NAME", "default"}, {"ROLE_RANK", "3"},        {"ROLE_WORLD_SIZE", "4"},
-      {"MASTER_ADDR", "job-n0.job"}, {"MASTER_PORT", "29500"}, {"NODE_RANK", "1"},
-      {"NNODES", "2"},         {"TORCHELASTIC_RESTART_COUNT", "3"},
-      {"TORCHELASTIC_RUN_ID", "sd-lora"}, {"TORCHELASTIC_USE_AGENT_STORE", "False"},
-      {"TORCH_NCCL_ASYNC_ERROR_HANDLING", "1"}};
+  const std::map<std::string, std::string> expected = {{"RANK", "3"},
+                                                       {"LOCAL_RANK", "1"},
+                                                       {"WORLD_SIZE", "4"},
+                                                       {"LOCAL_WORLD_SIZE", "2"},
+                                                       {"GROUP_RANK", "1"},
+                                                       {"GROUP_WORLD_SIZE", "2"},
+                                                       {"ROLE_NAME", "default"},
+                                                       {"ROLE_RANK", "3"},
+                                                       {"ROLE_WORLD_SIZE", "4"},
+                                                       {"MASTER_ADDR", "job-n0.job"},
+                                                       {"MASTER_PORT", "29500"},
+                                                       {"NODE_RANK", "1"},
+                                                       {"NNODES", "2"},
+                                                       {"TORCHELASTIC_RESTART_COUNT", "3"},
+                                                       {"TORCHELASTIC_RUN_ID", "sd-lora"},
+                                                       {"TORCHELASTIC_USE_AGENT_STORE", "False"},
+                                                       {"TORCH_NCCL_ASYNC_ERROR_HANDLING", "1"}};
   for (const auto& [k, v] : expected) {
     ASSERT_TRUE(env.count(k)) << k << " missing";
     EXPECT_EQ(env.at(k), v) << k;
@@ -64,7 +74,8 @@ TEST(RankEnv, HandsTheJobsPrecisionAccumulationAndCpuToAccelerateUnderItsOwnName
 
 TEST(RankEnv, ExportsNoAccelerateSettingThatNoLayerSet) {
   // Accelerate reads ACCELERATE_GRADIENT_ACCUMULATION_STEPS over the constructor's value:
-  // exporting Accel's default 1 would undo a script's own Accelerator(gradient_accumulation_steps=4).
+  // exporting Accel's default 1 would undo a script's own
+  // Accelerator(gradient_accumulation_steps=4).
   const auto env = rank_env(two_node_plan(resolve({})), 0, 29500);
   EXPECT_EQ(env.count("ACCELERATE_GRADIENT_ACCUMULATION_STEPS"), 0u);
   EXPECT_EQ(env.count("ACCELERATE_MIXED_PRECISION"), 0u);
@@ -81,7 +92,8 @@ TEST(RankEnv, KeepsAVariableTheEnvironmentAlreadySetAndSaysSo) {
   const auto decided = decide_program_env(plan.settings, plan.environment);
   ASSERT_EQ(decided.notes.size(), 1u);
   EXPECT_NE(decided.notes[0].find("ACCELERATE_MIXED_PRECISION=fp16 from the environment is kept"),
-            std::string::npos) << decided.notes[0];
+            std::string::npos)
+      << decided.notes[0];
   EXPECT_NE(decided.notes[0].find("environment variable ACCEL_MIXED_PRECISION"), std::string::npos)
       << decided.notes[0];
 }
@@ -94,7 +106,8 @@ TEST(RankEnv, ALaunchFlagReplacesTheEnvironmentsValueAndSaysSo) {
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_NE(notes[0].find("launch flag --mixed_precision replaces the environment's "
                           "ACCELERATE_MIXED_PRECISION=fp16"),
-            std::string::npos) << notes[0];
+            std::string::npos)
+      << notes[0];
 }
 
 TEST(RankEnv, OmpNumThreadsFromTheEnvironmentWinsOverTheDefaultSilentlyAsUnderTorchrun) {
@@ -112,7 +125,8 @@ TEST(RankEnv, OmpNumThreadsFromTheEnvironmentWinsOverTheDefaultSilentlyAsUnderTo
 TEST(RankEnv, IdentityVariablesReplaceStaleOnesFromTheEnvironment) {
   // A restart count or rank left in the environment describes another gang.
   const auto cfg = resolve({{"ACCEL_RESTART_COUNT", "1"}});
-  const auto env = rank_env(two_node_plan(cfg, {{"TORCHELASTIC_RESTART_COUNT", "0"}, {"RANK", "9"}}), 0, 1);
+  const auto env =
+      rank_env(two_node_plan(cfg, {{"TORCHELASTIC_RESTART_COUNT", "0"}, {"RANK", "9"}}), 0, 1);
   EXPECT_EQ(env.at("TORCHELASTIC_RESTART_COUNT"), "1");
   EXPECT_EQ(env.at("RANK"), "2");
 }

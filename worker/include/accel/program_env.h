@@ -25,7 +25,8 @@ struct ProgramSetting {
   std::string value;   // bf16
   std::string origin;  // where Accel's value came from, in words ("environment variable ACCEL_...")
   bool from_launch_flag = false;  // replaces a value the environment already has
-  bool from_default = false;      // Accel's built-in default: a value in the environment is kept silently
+  // Accel's built-in default: a value in the environment is kept without a note.
+  bool from_default = false;
 };
 
 // The settings of `config` for `nproc` processes per node:

@@ -37,7 +37,8 @@ std::vector<std::string> find_gpus(const fs::path& root, std::string& source) {
   const fs::path driver = root / "proc/driver/nvidia/gpus";
   if (fs::is_directory(driver, ec)) {
     source = driver.string();
-    for (const auto& e : fs::directory_iterator(driver, ec)) out.push_back(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(driver, ec))
+      out.push_back(e.path().filename().string());
   } else {
     const fs::path pci = root / "sys/bus/pci/devices";
     source = pci.string() + " (vendor 0x10de)";
@@ -129,8 +130,9 @@ std::set<int> allowed_cpus() {
   return out;
 }
 
-NumaBinding plan_numa_binding(const std::string& root_dir, int nproc, const std::vector<int>& gpu_ids,
-                              bool uses_gpus, const std::set<int>& allowed) {
+NumaBinding plan_numa_binding(const std::string& root_dir, int nproc,
+                              const std::vector<int>& gpu_ids, bool uses_gpus,
+                              const std::set<int>& allowed) {
   NumaBinding b;
   b.cpus.assign(std::max(0, nproc), {});
   const std::string prefix = "numa_binding: ";
@@ -186,7 +188,8 @@ NumaBinding plan_numa_binding(const std::string& root_dir, int nproc, const std:
       unbound += (unbound.empty() ? "" : "; ") + std::string("local rank ") + std::to_string(i) +
                  " unbound: " + why;
   }
-  b.summary = prefix + (bound.empty() ? "no rank bound" : bound) + (unbound.empty() ? "" : "; " + unbound);
+  b.summary =
+      prefix + (bound.empty() ? "no rank bound" : bound) + (unbound.empty() ? "" : "; " + unbound);
   return b;
 }
 

@@ -26,7 +26,8 @@ std::vector<ProgramSetting> program_settings(const ResolvedConfig& c, int nproc)
     const int cores = static_cast<int>(std::thread::hardware_concurrency());
     threads = std::max(1, cores / std::max(1, nproc));
   }
-  out.push_back(from_key("OMP_NUM_THREADS", "num_cpu_threads_per_process", std::to_string(threads)));
+  out.push_back(
+      from_key("OMP_NUM_THREADS", "num_cpu_threads_per_process", std::to_string(threads)));
   // Accelerate: state.py AcceleratorState.__init__ reads ACCELERATE_MIXED_PRECISION when the
   // constructor's mixed_precision is None; accelerator.py Accelerator.__init__ reads
   // ACCELERATE_GRADIENT_ACCUMULATION_STEPS over the constructor's value (Accelerate's rule, not
@@ -59,11 +60,12 @@ ProgramEnv decide_program_env(const std::vector<ProgramSetting>& settings,
     }
     if (s.from_launch_flag) {
       out.env[s.name] = s.value;
-      out.notes.push_back(s.name + "=" + s.value + " from " + s.origin + " replaces the environment's " +
-                          s.name + "=" + it->second);
+      out.notes.push_back(s.name + "=" + s.value + " from " + s.origin +
+                          " replaces the environment's " + s.name + "=" + it->second);
     } else if (!s.from_default) {
-      out.notes.push_back(s.name + "=" + it->second + " from the environment is kept; the job's " + s.value +
-                          " (" + s.origin + ") is not applied (a launch flag would replace it)");
+      out.notes.push_back(s.name + "=" + it->second + " from the environment is kept; the job's " +
+                          s.value + " (" + s.origin +
+                          ") is not applied (a launch flag would replace it)");
     }
   }
   return out;
