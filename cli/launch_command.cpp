@@ -9,6 +9,8 @@
 
 #include "accel/config.h"
 #include "accel/launcher.h"
+#include "accel/numa_binding.h"
+#include "accel/program_env.h"
 
 namespace accel {
 
@@ -41,7 +43,10 @@ void add_launch_command(CLI::App& app) {
       "flags. SIGTERM, SIGINT and SIGHUP are forwarded to every rank (then SIGKILL after "
       "--grace_seconds); the launcher exits 82 when every rank stopped with a checkpoint, else "
       "128+N; if a rank fails, the others are stopped and the launcher exits with that rank's "
-      "code (api/EXIT_CODES.md).");
+      "code (api/EXIT_CODES.md). Each rank also gets torchrun's variables (GROUP_RANK, "
+      "TORCHELASTIC_RESTART_COUNT, ...) and the job's precision and accumulation as "
+      "ACCELERATE_* (a variable already in the environment is kept unless a flag sets it), so "
+      "unchanged torchrun and Accelerate scripts run (worker/README.md).");
   add_launch_flags(*sub, state->flags);
   sub->add_option("--log_dir", state->log_dir, "Write each rank's output to LOG_DIR/rank_N.log");
   sub->add_option("--grace_seconds", state->grace_seconds,
@@ -54,7 +59,16 @@ void add_launch_command(CLI::App& app) {
   sub->prefix_command();
   sub->callback([state, sub] {
     auto& s = *state;
-    for (auto& extra : sub->remaining()) s.program.push_back(extra);
+    // CLI11 hands back the `--` that ended the launcher's own flags among the remaining
+    // arguments (after the program's); it is not the program's: argparse rejects a stray `--`.
+    bool separator_dropped = false;
+    for (auto& extra : sub->remaining()) {
+      if (extra == "--" && !separator_dropped) {
+        separator_dropped = true;
+        continue;
+      }
+      s.program.push_back(extra);
+    }
     ConfigInputs in = ConfigInputs::from_process();
     in.launch_flags = s.flags.values;
     in.config_file = s.flags.config_file;
@@ -70,9 +84,20 @@ void add_launch_command(CLI::App& app) {
     plan.master_port = cfg.get_int("main_process_port");
     // The operator's env contract names the rendezvous directly (MASTER_ADDR/PORT, NNODES,
     // NODE_RANK); those describe the same values and are honoured as environment.
-    plan.threads_per_process = cfg.get_int("num_cpu_threads_per_process");
     if (!cfg.get_bool("cpu")) plan.gpu_ids = parse_gpu_ids(cfg.get_string("gpu_ids"));
     plan.env = s.flags.to_env();
+    plan.environment = in.env;
+    plan.settings = program_settings(cfg, plan.nproc);
+    plan.restart_count = cfg.restart_count();
+    if (!cfg.job_name().empty()) plan.run_id = cfg.job_name();
+    if (cfg.numa_binding()) {
+      // ACCEL_SYSFS_ROOT: a fake topology for tests (accel/numa_binding.h).
+      auto root = in.env.find("ACCEL_SYSFS_ROOT");
+      NumaBinding numa = plan_numa_binding(root == in.env.end() ? "/" : root->second, plan.nproc,
+                                           plan.gpu_ids, !cfg.cpu(), allowed_cpus());
+      std::cerr << ("[accel launch] " + numa.summary + "\n") << std::flush;
+      plan.rank_cpus = numa.cpus;
+    }
     plan.log_dir = s.log_dir;
     plan.grace = std::chrono::seconds(
         s.grace_seconds >= 0 ? s.grace_seconds

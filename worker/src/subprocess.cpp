@@ -1,6 +1,7 @@
 #include "accel/subprocess.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,7 +64,13 @@ Subprocess::Subprocess(SubprocessOptions o) : group_(o.new_process_group) {
   int err_fd = -1;
   if (o.stderr_path == "=stdout") err_fd = out_fd;
   else if (!o.stderr_path.empty()) err_fd = open_output(o.stderr_path);
-  // A pipe that closes on exec tells the parent whether exec succeeded.
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  for (int c : o.cpu_affinity)
+    if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &cpus);
+  const bool set_affinity = !o.cpu_affinity.empty();
+  // A pipe that closes on exec tells the parent whether exec succeeded (and, when it did not,
+  // which step failed: 0 exec or chdir, 1 the CPU affinity).
   int exec_pipe[2];
   if (::pipe2(exec_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
 
@@ -77,29 +84,42 @@ Subprocess::Subprocess(SubprocessOptions o) : group_(o.new_process_group) {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     if (out_fd >= 0) ::dup2(out_fd, STDOUT_FILENO);
     if (err_fd >= 0) ::dup2(err_fd, STDERR_FILENO);
+    int failure[2] = {0, 0};  // {step, errno}
     if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) {
-      int e = errno;
-      (void)!::write(exec_pipe[1], &e, sizeof e);
+      failure[1] = errno;
+      (void)!::write(exec_pipe[1], failure, sizeof failure);
+      ::_exit(127);
+    }
+    if (set_affinity && ::sched_setaffinity(0, sizeof cpus, &cpus) != 0) {
+      failure[0] = 1;
+      failure[1] = errno;
+      (void)!::write(exec_pipe[1], failure, sizeof failure);
       ::_exit(127);
     }
     ::execvpe(argv[0], argv.data(), envp.data());
-    int e = errno;
-    (void)!::write(exec_pipe[1], &e, sizeof e);
+    failure[1] = errno;
+    (void)!::write(exec_pipe[1], failure, sizeof failure);
     ::_exit(127);
   }
   if (group_) ::setpgid(pid_, pid_);  // also from the parent: no race with signal()
   ::close(exec_pipe[1]);
   if (out_fd >= 0) ::close(out_fd);
   if (err_fd >= 0 && err_fd != out_fd) ::close(err_fd);
-  int child_errno = 0;
+  int failure[2] = {0, 0};
   ssize_t n;
-  do n = ::read(exec_pipe[0], &child_errno, sizeof child_errno); while (n < 0 && errno == EINTR);
+  do n = ::read(exec_pipe[0], failure, sizeof failure); while (n < 0 && errno == EINTR);
   ::close(exec_pipe[0]);
   if (n > 0) {
     int raw;
     ::waitpid(pid_, &raw, 0);
     pid_ = -1;
-    throw std::runtime_error("cannot start " + o.argv[0] + ": " + std::strerror(child_errno));
+    if (failure[0] == 1) {
+      std::string list;
+      for (int c : o.cpu_affinity) list += (list.empty() ? "" : ",") + std::to_string(c);
+      throw std::runtime_error("cannot start " + o.argv[0] + ": sched_setaffinity(CPUs " + list +
+                               "): " + std::strerror(failure[1]));
+    }
+    throw std::runtime_error("cannot start " + o.argv[0] + ": " + std::strerror(failure[1]));
   }
 }
 

@@ -24,6 +24,7 @@
 #include "eventually.h"
 #include "files.h"
 #include "ports.h"
+#include "per_test_dir.h"
 
 namespace {
 
@@ -67,18 +68,6 @@ std::string yaml(const JobSpec& s) {
 
 class LocalRun : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("accel-run-test-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(root_);
-    else std::cerr << "kept " << root_ << " for inspection\n";
-  }
-
   fs::path write_job(const JobSpec& spec) {
     fs::path p = root_ / (spec.name + ".yaml");
     std::ofstream(p) << yaml(spec);
@@ -109,7 +98,8 @@ class LocalRun : public ::testing::Test {
   std::string output() const { return read_file(output_path()); }
   fs::path checkpoints() const { return run_dir() / "workspace" / "checkpoints"; }
 
-  fs::path root_;
+  accel::testing::PerTestDir scratch_{"accel-run-test"};
+  const fs::path root_ = scratch_.path();
 };
 
 // Newest complete checkpoint step (worker/CHECKPOINTS.md layout), -1 when none.

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 
 namespace accel {
 namespace {
@@ -32,6 +36,33 @@ TEST(Subprocess, PassesAndUnsetsEnvironment) {
   o.argv = {"sh", "-c", "test -z \"$ACCEL_TEST_UNSET_ME\""};
   o.unset_env = {"ACCEL_TEST_UNSET_ME"};
   EXPECT_TRUE(Subprocess(o).wait().success());
+}
+
+TEST(Subprocess, RunsTheChildOnTheCpusItWasGiven) {
+  // CPU 0 exists on every machine; the child's own view of its mask is what the kernel applied.
+  SubprocessOptions o;
+  o.argv = {"sh", "-c", "grep '^Cpus_allowed_list:' /proc/self/status > \"$OUT\""};
+  const std::string out = ::testing::TempDir() + "/accel-subprocess-affinity-" + std::to_string(::getpid());
+  o.env = {{"OUT", out}};
+  o.cpu_affinity = {0};
+  ASSERT_TRUE(Subprocess(o).wait().success());
+  std::ifstream in(out);
+  std::string line;
+  std::getline(in, line);
+  std::remove(out.c_str());
+  EXPECT_EQ(line, "Cpus_allowed_list:\t0");
+}
+
+TEST(Subprocess, ThrowsNamingTheCpusWhenTheKernelRefusesTheMask) {
+  SubprocessOptions o;
+  o.argv = {"true"};
+  o.cpu_affinity = {1000};  // no machine this runs on has CPU 1000 online
+  try {
+    Subprocess p(o);
+    FAIL() << "started with an impossible CPU mask";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("sched_setaffinity(CPUs 1000)"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Subprocess, TerminateKillsTheWholeProcessGroup) {

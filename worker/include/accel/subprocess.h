@@ -35,6 +35,9 @@ struct SubprocessOptions {
   std::string stdout_path;                    // empty: inherit; otherwise appended to
   std::string stderr_path;                    // empty: inherit; "=stdout" merges into stdout
   bool new_process_group = true;              // signals then reach the child's children too
+  // CPUs the child may run on (sched_setaffinity in the child, before exec); empty: inherited.
+  // A mask the kernel refuses makes the constructor throw, naming the CPUs.
+  std::vector<int> cpu_affinity;
 };
 
 class Subprocess {

@@ -63,21 +63,30 @@ int pick_free_port() {
 
 std::map<std::string, std::string> rank_env(const LaunchPlan& p, int local_rank, int master_port) {
   std::map<std::string, std::string> env = p.env;
+  for (const auto& [k, v] : decide_program_env(p.settings, p.environment).env) env[k] = v;
   const int rank = p.node_rank * p.nproc + local_rank;
+  const std::string world = std::to_string(p.nnodes * p.nproc);
   env["RANK"] = std::to_string(rank);
   env["LOCAL_RANK"] = std::to_string(local_rank);
-  env["WORLD_SIZE"] = std::to_string(p.nnodes * p.nproc);
+  env["WORLD_SIZE"] = world;
   env["LOCAL_WORLD_SIZE"] = std::to_string(p.nproc);
   env["NODE_RANK"] = std::to_string(p.node_rank);
   env["NNODES"] = std::to_string(p.nnodes);
   env["MASTER_ADDR"] = p.master_addr;
   env["MASTER_PORT"] = std::to_string(master_port);
-  int threads = p.threads_per_process;
-  if (threads <= 0) {
-    unsigned cores = std::thread::hardware_concurrency();
-    threads = std::max(1, static_cast<int>(cores) / std::max(1, p.nproc));
-  }
-  env["OMP_NUM_THREADS"] = std::to_string(threads);
+  // The rest of what torchrun's agent gives a worker (torch/distributed/elastic/agent/server/
+  // local_elastic_agent.py, _start_workers), for one role ("default", torchrun's) over the whole
+  // gang. These describe this gang, so, like RANK, they replace whatever the environment has.
+  env["GROUP_RANK"] = std::to_string(p.node_rank);
+  env["GROUP_WORLD_SIZE"] = std::to_string(p.nnodes);
+  env["ROLE_NAME"] = "default";
+  env["ROLE_RANK"] = std::to_string(rank);
+  env["ROLE_WORLD_SIZE"] = world;
+  env["TORCHELASTIC_RESTART_COUNT"] = std::to_string(p.restart_count);
+  env["TORCHELASTIC_RUN_ID"] = p.run_id;
+  // No agent hosts a store: init_process_group("env://") makes rank 0 host the TCPStore at
+  // MASTER_ADDR:MASTER_PORT (torch/distributed/rendezvous.py, _create_c10d_store).
+  env["TORCHELASTIC_USE_AGENT_STORE"] = "False";
   if (!p.gpu_ids.empty()) {
     // Ranks select cuda:LOCAL_RANK, so the chosen GPUs are exposed in order.
     std::string list;
@@ -97,12 +106,15 @@ int launch_gang(const LaunchPlan& p) {
                                   "on one machine");
     port = pick_free_port();
   }
+  for (const auto& note : decide_program_env(p.settings, p.environment).notes)
+    say_line("[accel launch] " + note);
   SignalCapture capture;
   std::vector<std::unique_ptr<Subprocess>> ranks;
   for (int i = 0; i < p.nproc; ++i) {
     SubprocessOptions o;
     o.argv = p.program;
     o.env = rank_env(p, i, port);
+    if (i < static_cast<int>(p.rank_cpus.size())) o.cpu_affinity = p.rank_cpus[i];
     if (!p.log_dir.empty()) {
       o.stdout_path = p.log_dir + "/rank_" + std::to_string(p.node_rank * p.nproc + i) + ".log";
       o.stderr_path = "=stdout";
