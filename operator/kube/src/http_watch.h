@@ -29,6 +29,13 @@ class HttpWatch : public Watch {
   pplx::cancellation_token_source cancel_;
   std::string request_;
   std::atomic<bool> cancelled_{false};
+  // Bytes read from the body, not yet handed out as events: the stream is read in chunks of
+  // whatever has arrived (cpprestsdk's read_line goes through its task machinery once per byte,
+  // which cost more CPU than everything else the operator does).
+  std::string pending_;
+  std::size_t head_ = 0;     // pending_[0, head_) is handed out already
+  std::size_t scanned_ = 0;  // pending_[head_, scanned_) holds no newline
+  bool eof_ = false;
 };
 
 }  // namespace accel::kube::detail
