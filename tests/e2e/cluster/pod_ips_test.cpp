@@ -50,7 +50,7 @@ TEST_F(PodIps, AClaimLastsWhileAProcessStartedAfterItStillRuns) {
   auto claimer = std::make_unique<PodIpBlock>(dir_, 130);
   ASSERT_EQ(claimer->octet(), 130);
   // A pod process (or one of its children) that outlives the agent that started it.
-  Subprocess pod({{"sleep", "60"}, {}, {}, "", "", ""});
+  Subprocess pod({{"sleep", "60"}, {}, {}, "", "", "", true, {}});
   claimer.reset();
   {
     PodIpBlock next(dir_, 130);

@@ -20,8 +20,8 @@ TEST(C10dSmoke, TwoGlooRanksAllReduceToTheSum) {
   const std::string out1 = ::testing::TempDir() + "/c10d_rank1.log";
   ::unlink(out0.c_str());
   ::unlink(out1.c_str());
-  accel::Subprocess r0({{C10D_RANK_BINARY, "0", "2", port}, {}, {}, "", out0, "=stdout"});
-  accel::Subprocess r1({{C10D_RANK_BINARY, "1", "2", port}, {}, {}, "", out1, "=stdout"});
+  accel::Subprocess r0({{C10D_RANK_BINARY, "0", "2", port}, {}, {}, "", out0, "=stdout", true, {}});
+  accel::Subprocess r1({{C10D_RANK_BINARY, "1", "2", port}, {}, {}, "", out1, "=stdout", true, {}});
   auto s0 = r0.wait_for(std::chrono::seconds(120));
   auto s1 = r1.wait_for(std::chrono::seconds(120));
   ASSERT_TRUE(s0 && s0->success()) << read_file(out0);
