@@ -118,6 +118,19 @@ def metric_sum(text, name, label_re):
     return total
 
 
+def requests_by_kind(text):
+    """apiserver_request_total summed by verb, group, resource and subresource (every client's)."""
+    out = {}
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
+        k = f'{labels.get("verb")} {labels.get("group") or "core"}/{labels.get("resource")}' + \
+            (f'/{labels["subresource"]}' if labels.get("subresource") else "")
+        out[k] = out.get(k, 0) + float(line.rsplit(" ", 1)[1])
+    return out
+
+
 def proc_cpu_s(pid):
     with open(f"/proc/{pid}/stat") as f:
         parts = f.read().rsplit(")", 1)[1].split()
@@ -212,18 +225,24 @@ def pytorch_job(i):
             "spec": {"pytorchReplicaSpecs": {"Master": replica(), "Worker": replica()}}}
 
 
-SYSTEMS = {
-    "accel": {"plural": "acceljobs", "group": "accel.dev", "version": "v1alpha1",
-              "job_label": "accel.dev/job-name", "make": accel_job},
-    "kubeflow": {"plural": "pytorchjobs", "group": "kubeflow.org", "version": "v1",
-                 "job_label": "training.kubeflow.org/job-name", "make": pytorch_job},
-}
+ACCEL = {"plural": "acceljobs", "group": "accel.dev", "version": "v1alpha1",
+         "job_label": "accel.dev/job-name", "make": accel_job}
+KUBEFLOW = {"plural": "pytorchjobs", "group": "kubeflow.org", "version": "v1",
+            "job_label": "training.kubeflow.org/job-name", "make": pytorch_job}
+# kubeflow-unthrottled: training-operator with its client-side rate limit (--kube-api-qps 20,
+# --kube-api-burst 30 as it ships) raised out of the way, so what is measured is its controller.
+# plain: bench/plain/plain_client.cpp, the requests Accel's operator must make per job and
+# nothing else (the limit the operator is measured against).
+SYSTEMS = {"accel": ACCEL, "kubeflow": KUBEFLOW, "kubeflow-unthrottled": KUBEFLOW, "plain": ACCEL}
+UNTHROTTLED = ["--kube-api-qps=1000000", "--kube-api-burst=1000000"]
 
 
 def job_status_running(system, obj):
     st = obj.get("status") or {}
     if system == "accel":
         return st.get("phase") == "Running"
+    if system == "plain":  # writes its one status and never says Running
+        return st.get("phase") == "Starting"
     return any(c.get("type") == "Running" and c.get("status") == "True" for c in st.get("conditions") or [])
 
 
@@ -253,6 +272,7 @@ def run(a):
     os.makedirs(work, exist_ok=True)
     procs = []
     result = {"system": a.system, "jobs": a.jobs, "rep": a.rep, "pods_per_job": 2,
+              "workers": a.accel_workers if a.system in ("accel", "plain") else None,
               "load_before": os.getloadavg()}
     ctl = os.path.join(ROOT, "scripts", "controlplane.sh")
     try:
@@ -328,6 +348,9 @@ def run(a):
             cmd = [a.accel_operator, f"--kubeconfig={okc}", f"--metrics-bind-address=127.0.0.1:{mport}",
                    f"--health-probe-bind-address=127.0.0.1:{hport}", f"--workers={a.accel_workers}"]
             envp = dict(os.environ)
+        elif a.system == "plain":
+            cmd = [a.plain_client, f"--kubeconfig={okc}", f"--namespace={NS}", f"--workers={a.accel_workers}"]
+            envp = dict(os.environ)
         else:
             webhook_cert_dir()
             api.req("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
@@ -338,14 +361,23 @@ def run(a):
             cmd = [a.kubeflow_operator, f"--kubeconfig={okc}", "--enable-scheme=pytorchjob",
                    f"--metrics-bind-address=127.0.0.1:{mport}", f"--health-probe-bind-address=127.0.0.1:{hport}",
                    f"--webhook-server-port={free_port()}"]
+            if a.system == "kubeflow-unthrottled":
+                cmd += UNTHROTTLED
             envp = dict(os.environ, MY_POD_NAMESPACE="kubeflow")
+        if a.wrap:  # a profiler around the operator (heaptrack, perf record): not for the timings
+            cmd = a.wrap.split() + cmd
         result["operator_cmd"] = cmd
         t0 = time.time()
         op = subprocess.Popen(cmd, stdout=op_log, stderr=subprocess.STDOUT, env=envp, start_new_session=True)
         procs.append(op)
-        wait_until(lambda: op.poll() is None and http_ok(f"http://127.0.0.1:{hport}/readyz"), 180,
-                   "the operator's /readyz")
-        if a.system == "kubeflow":  # controllers are set up after the certificates: wait for its log line
+        oplog = os.path.join(work, "operator.log")
+        if a.system == "plain":
+            wait_until(lambda: op.poll() is None and "plain client ready" in open(oplog).read(), 60,
+                       "the plain client to be ready")
+        else:
+            wait_until(lambda: op.poll() is None and http_ok(f"http://127.0.0.1:{hport}/readyz"), 180,
+                       "the operator's /readyz")
+        if a.system.startswith("kubeflow"):  # controllers are set up after the certificates: wait for its log line
             wait_until(lambda: "Starting workers" in open(os.path.join(work, "operator.log")).read()
                        and "pytorchjob" in open(os.path.join(work, "operator.log")).read().lower(),
                        120, "training-operator's PyTorchJob controller to start")
@@ -392,10 +424,23 @@ def run(a):
         log(f"{a.system}: creating {a.jobs} jobs")
         created = {}
         t_first = time.time()
-        for i in range(a.jobs):
-            api.req("POST", jpath, sysd["make"](i))
-            created[f"job-{i}"] = time.time()
+        # --create-threads clients POST the jobs (each its own connection), so that creating
+        # thousands of jobs does not take longer than running them.
+        def creator(k):
+            capi = Api(port, f"{pki}/ca.crt", f"{pki}/admin.crt", f"{pki}/admin.key")
+            for i in range(k, a.jobs, a.create_threads):
+                capi.req("POST", jpath, sysd["make"](i))
+                t = time.time()
+                with lock:
+                    created[f"job-{i}"] = t
+        creators = [threading.Thread(target=creator, args=(k,)) for k in range(a.create_threads)]
+        for c in creators:
+            c.start()
+        for c in creators:
+            c.join()
         t_created_all = time.time()
+        if len(created) != a.jobs:
+            raise RuntimeError(f"only {len(created)} of {a.jobs} jobs were created")
 
         def all_running():
             with lock:
@@ -425,17 +470,20 @@ def run(a):
         metrics2 = api.req("GET", "/metrics")
         req1 = metric_sum(metrics2, "apiserver_flowcontrol_dispatched_requests_total", fs_re)
         hwm = proc_status_kb(op.pid, "VmHWM")
+        rss_end = proc_status_kb(op.pid, "VmRSS")  # what stays once the batch has settled
         stop.set()
 
         with lock:
             per_job = {}
             for p, j in pod_job.items():
                 per_job.setdefault(j, []).append(pods_running.get(p))
-        ttr, ttj = [], []
+        ttr, ttj, lag = [], [], []
         for j, tc in created.items():
             ts = per_job.get(j, [])
             if len(ts) >= 2 and all(ts):
                 ttr.append(max(ts) - tc)
+                if j in job_running:  # the job's status behind its last pod
+                    lag.append(job_running[j] - max(ts))
             if j in job_running:
                 ttj.append(job_running[j] - tc)
         # The API server's own count of this user's requests by resource/verb is not exposed;
@@ -448,10 +496,12 @@ def run(a):
             "batch_pods_running_s": t_all_pods - t_first,
             "time_to_pods_running_s": sorted(ttr),
             "time_to_status_running_s": sorted(ttj),
+            "status_lag_s": sorted(lag),
             "cpu_s_to_pods_running": cpu_pods - cpu0,
             "cpu_s_batch": cpu1 - cpu0,
             "settle_s": a.settle,
             "peak_rss_kb": hwm,
+            "rss_end_kb": rss_end,
             "api_requests_to_pods_running": req_pods - req0,
             "api_requests_batch": req1 - req0,
             "api_requests_total": req1,
@@ -466,8 +516,21 @@ def run(a):
                 except OSError as e:
                     f.write(f"# {e}\n")
         open(os.path.join(work, "apiserver-metrics-after.txt"), "w").write(metrics2)
-        if a.system == "kubeflow":
-            txt = open(os.path.join(work, "operator-metrics.txt")).read()
+        txt = open(os.path.join(work, "operator-metrics.txt")).read()
+        # 409s on the job resource during the batch: the harness only creates new names, so
+        # these are the operator's (a status or spec write that met a newer version).
+        jobs_409 = f'code="409".*resource="{sysd["plural"]}"|resource="{sysd["plural"]}".*code="409"'
+        # Every client's requests by kind over the batch: the operator's share is what only it
+        # makes (its jobs' status, Services, pods, core/v1 Events), the rest is context.
+        before, after = requests_by_kind(metrics0), requests_by_kind(metrics2)
+        result["apiserver_requests_by_kind"] = {k: v - before.get(k, 0) for k, v in sorted(after.items())
+                                                if v - before.get(k, 0) > 0}
+        result["job_conflicts_409"] = (metric_sum(metrics2, "apiserver_request_total", jobs_409)
+                                       - metric_sum(metrics0, "apiserver_request_total", jobs_409))
+        if a.system == "accel":
+            result["conflicts"] = metric_sum(txt, "accel_operator_reconcile_errors_total", 'reason="conflict"')
+            result["reconcile_errors"] = metric_sum(txt, "accel_operator_reconcile_errors_total", "")
+        if a.system.startswith("kubeflow"):
             # Cross-check: client-go's own count since the process started (start-up + batch).
             result["client_requests_total_crosscheck"] = metric_sum(txt, "rest_client_requests_total", "")
         log(f"{a.system} {a.jobs}: {len(ttr)}/{a.jobs} jobs with pods Running in "
@@ -499,6 +562,9 @@ def main():
     ap.add_argument("--accel-operator")
     ap.add_argument("--accel-workers", type=int, default=4)
     ap.add_argument("--kubeflow-operator")
+    ap.add_argument("--plain-client")
+    ap.add_argument("--create-threads", type=int, default=4)
+    ap.add_argument("--wrap", default="", help="command prefix for the operator, e.g. a profiler")
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--settle", type=float, default=3)
     a = ap.parse_args()
