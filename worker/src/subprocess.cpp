@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,8 +21,9 @@ namespace accel {
 
 std::string ExitStatus::describe() const {
   if (exit_code) return "exited with code " + std::to_string(*exit_code);
-  if (signal) return std::string("killed by signal ") + std::to_string(*signal) + " (" +
-                     strsignal(*signal) + ")";
+  if (signal)
+    return std::string("killed by signal ") + std::to_string(*signal) + " (" + strsignal(*signal) +
+           ")";
   return "still running";
 }
 
@@ -29,8 +31,10 @@ namespace {
 
 ExitStatus decode(int raw) {
   ExitStatus s;
-  if (WIFEXITED(raw)) s.exit_code = WEXITSTATUS(raw);
-  else if (WIFSIGNALED(raw)) s.signal = WTERMSIG(raw);
+  if (WIFEXITED(raw))
+    s.exit_code = WEXITSTATUS(raw);
+  else if (WIFSIGNALED(raw))
+    s.signal = WTERMSIG(raw);
   return s;
 }
 
@@ -62,8 +66,10 @@ Subprocess::Subprocess(SubprocessOptions o) : group_(o.new_process_group) {
   argv.push_back(nullptr);
   int out_fd = o.stdout_path.empty() ? -1 : open_output(o.stdout_path);
   int err_fd = -1;
-  if (o.stderr_path == "=stdout") err_fd = out_fd;
-  else if (!o.stderr_path.empty()) err_fd = open_output(o.stderr_path);
+  if (o.stderr_path == "=stdout")
+    err_fd = out_fd;
+  else if (!o.stderr_path.empty())
+    err_fd = open_output(o.stderr_path);
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
   for (int c : o.cpu_affinity)
@@ -74,11 +80,15 @@ Subprocess::Subprocess(SubprocessOptions o) : group_(o.new_process_group) {
   int exec_pipe[2];
   if (::pipe2(exec_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
 
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
   if (pid_ == 0) {
     ::close(exec_pipe[0]);
     if (group_) ::setpgid(0, 0);
+    // The parent may have died between fork and prctl: then the signal never comes.
+    if (o.die_with_parent && (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent))
+      ::_exit(127);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -107,7 +117,8 @@ Subprocess::Subprocess(SubprocessOptions o) : group_(o.new_process_group) {
   if (err_fd >= 0 && err_fd != out_fd) ::close(err_fd);
   int failure[2] = {0, 0};
   ssize_t n;
-  do n = ::read(exec_pipe[0], failure, sizeof failure); while (n < 0 && errno == EINTR);
+  do n = ::read(exec_pipe[0], failure, sizeof failure);
+  while (n < 0 && errno == EINTR);
   ::close(exec_pipe[0]);
   if (n > 0) {
     int raw;
@@ -166,15 +177,18 @@ ExitStatus Subprocess::wait() {
   if (status_ || pid_ <= 0) return status_.value_or(ExitStatus{});
   int raw;
   pid_t r;
-  do r = ::waitpid(pid_, &raw, 0); while (r < 0 && errno == EINTR);
+  do r = ::waitpid(pid_, &raw, 0);
+  while (r < 0 && errno == EINTR);
   status_ = decode(raw);
   return *status_;
 }
 
 void Subprocess::signal(int sig) {
   if (pid_ <= 0 || status_) return;
-  if (group_) ::kill(-pid_, sig);
-  else ::kill(pid_, sig);
+  if (group_)
+    ::kill(-pid_, sig);
+  else
+    ::kill(pid_, sig);
 }
 
 ExitStatus Subprocess::terminate(std::chrono::milliseconds grace) {

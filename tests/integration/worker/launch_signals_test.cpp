@@ -167,6 +167,31 @@ TEST(LaunchSignalsFailure, AKilledRankStopsTheOtherAndTheLauncherReports137) {
   expect_none_alive(gang.processes, log);
 }
 
+TEST(LaunchSignalsOrphans, ALauncherKilledBySigkillTakesItsRanksWithIt) {
+  // SIGKILL reaches the launcher alone (an OOM kill, a test harness's timeout): nothing can
+  // forward it, so each rank is started to get SIGKILL when the launcher ends.
+  auto dir = fresh_dir("launch-launcher-killed");
+  auto gang = start_probes(dir, {});
+  std::set<pid_t> ranks;
+  for (int r = 0; r < 2; ++r) {
+    std::istringstream ids(read_file(dir + "/ready_rank" + std::to_string(r)));
+    pid_t pid;
+    if (ids >> pid) ranks.insert(pid);
+  }
+  ASSERT_EQ(ranks.size(), 2u);
+  ::kill(gang.launcher->pid(), SIGKILL);
+  ASSERT_TRUE(gang.launcher->wait_for(kWait));
+  const bool gone = eventually(
+      [&] {
+        for (pid_t p : ranks)
+          if (alive(p)) return false;
+        return true;
+      },
+      kWait);
+  for (pid_t p : gang.processes) ::kill(p, SIGKILL);  // what a rank itself started is its own
+  EXPECT_TRUE(gone) << "a rank outlived its launcher\n" << read_file(dir + "/launcher.log");
+}
+
 TEST(LaunchSignalsTrainer, SigtermStopsTwoTrainingRanksOfTheMlpExample) {
   // libaccel answers the forwarded SIGTERM: both ranks stop after the same step with a
   // checkpoint and exit 82, and so does the launcher (preemption_test checks the checkpoint).

@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <string>
+#include <thread>
 
 namespace accel {
 namespace {
@@ -42,7 +45,8 @@ TEST(Subprocess, RunsTheChildOnTheCpusItWasGiven) {
   // CPU 0 exists on every machine; the child's own view of its mask is what the kernel applied.
   SubprocessOptions o;
   o.argv = {"sh", "-c", "grep '^Cpus_allowed_list:' /proc/self/status > \"$OUT\""};
-  const std::string out = ::testing::TempDir() + "/accel-subprocess-affinity-" + std::to_string(::getpid());
+  const std::string out =
+      ::testing::TempDir() + "/accel-subprocess-affinity-" + std::to_string(::getpid());
   o.env = {{"OUT", out}};
   o.cpu_affinity = {0};
   ASSERT_TRUE(Subprocess(o).wait().success());
@@ -61,8 +65,52 @@ TEST(Subprocess, ThrowsNamingTheCpusWhenTheKernelRefusesTheMask) {
     Subprocess p(o);
     FAIL() << "started with an impossible CPU mask";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("sched_setaffinity(CPUs 1000)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("sched_setaffinity(CPUs 1000)"), std::string::npos)
+        << e.what();
   }
+}
+
+// Starts `sleep 60` through Subprocess from a forked parent, SIGKILLs that parent, and returns
+// whether the sleep was still running well after (then it is killed here).
+bool child_outlives_killed_parent(bool die_with_parent) {
+  int fds[2];
+  if (::pipe(fds) != 0) return false;
+  pid_t parent = ::fork();
+  if (parent == 0) {
+    ::close(fds[0]);
+    SubprocessOptions o;
+    o.argv = {"sleep", "60"};
+    o.die_with_parent = die_with_parent;
+    Subprocess child(o);
+    pid_t pid = child.pid();
+    (void)!::write(fds[1], &pid, sizeof pid);
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  pid_t child = -1;
+  (void)!::read(fds[0], &child, sizeof child);
+  ::close(fds[0]);
+  ::kill(parent, SIGKILL);
+  ::waitpid(parent, nullptr, 0);
+  // Running: /proc/<pid>/stat exists and is not a zombie ('Z', reaped by init soon after).
+  auto running = [&] {
+    std::ifstream in("/proc/" + std::to_string(child) + "/stat");
+    std::string stat;
+    if (!std::getline(in, stat)) return false;
+    auto paren = stat.rfind(')');
+    return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+  };
+  for (int i = 0; i < 200 && running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const bool alive = running();
+  if (alive) ::kill(child, SIGKILL);
+  return alive;
+}
+
+TEST(Subprocess, DiesWithAParentKilledBySigkillWhenAsked) {
+  EXPECT_FALSE(child_outlives_killed_parent(true));
+  EXPECT_TRUE(child_outlives_killed_parent(false));  // without it, an orphan: what it prevents
 }
 
 TEST(Subprocess, TerminateKillsTheWholeProcessGroup) {

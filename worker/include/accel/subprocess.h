@@ -28,16 +28,20 @@ struct ExitStatus {
 };
 
 struct SubprocessOptions {
-  std::vector<std::string> argv;              // argv[0] is looked up in PATH
-  std::map<std::string, std::string> env;     // added to (and overriding) the parent's
-  std::vector<std::string> unset_env;         // removed from the child's environment
-  std::string cwd;                            // empty: the parent's
-  std::string stdout_path;                    // empty: inherit; otherwise appended to
-  std::string stderr_path;                    // empty: inherit; "=stdout" merges into stdout
-  bool new_process_group = true;              // signals then reach the child's children too
+  std::vector<std::string> argv;           // argv[0] is looked up in PATH
+  std::map<std::string, std::string> env;  // added to (and overriding) the parent's
+  std::vector<std::string> unset_env;      // removed from the child's environment
+  std::string cwd;                         // empty: the parent's
+  std::string stdout_path;                 // empty: inherit; otherwise appended to
+  std::string stderr_path;                 // empty: inherit; "=stdout" merges into stdout
+  bool new_process_group = true;           // signals then reach the child's children too
   // CPUs the child may run on (sched_setaffinity in the child, before exec); empty: inherited.
   // A mask the kernel refuses makes the constructor throw, naming the CPUs.
   std::vector<int> cpu_affinity;
+  // The child gets SIGKILL when the thread that started it ends (PR_SET_PDEATHSIG): a parent
+  // killed with SIGKILL leaves no child behind. Only for a child started from a thread that
+  // lives as long as the child should (the launcher's main thread).
+  bool die_with_parent = false;
 };
 
 class Subprocess {

@@ -102,8 +102,9 @@ int launch_gang(const LaunchPlan& p) {
   int port = p.master_port;
   if (port == 0) {
     if (p.nnodes > 1)
-      throw std::invalid_argument("accel launch: main_process_port 0 (pick a free port) only works "
-                                  "on one machine");
+      throw std::invalid_argument(
+          "accel launch: main_process_port 0 (pick a free port) only works "
+          "on one machine");
     port = pick_free_port();
   }
   for (const auto& note : decide_program_env(p.settings, p.environment).notes)
@@ -114,6 +115,7 @@ int launch_gang(const LaunchPlan& p) {
     SubprocessOptions o;
     o.argv = p.program;
     o.env = rank_env(p, i, port);
+    o.die_with_parent = true;  // a launcher killed with SIGKILL leaves no rank running
     if (i < static_cast<int>(p.rank_cpus.size())) o.cpu_affinity = p.rank_cpus[i];
     if (!p.log_dir.empty()) {
       o.stdout_path = p.log_dir + "/rank_" + std::to_string(p.node_rank * p.nproc + i) + ".log";
@@ -155,7 +157,8 @@ int launch_gang(const LaunchPlan& p) {
       const bool stop = api::is_stop_exit(s->code());
       if (stop) {
         ++stopped;
-        if (s->code() == api::to_int(api::ExitCode::PreemptedNoCheckpoint)) ++stopped_without_checkpoint;
+        if (s->code() == api::to_int(api::ExitCode::PreemptedNoCheckpoint))
+          ++stopped_without_checkpoint;
       }
       if (!s->success() && !failure && !forwarded) {
         failure = s->code();
