@@ -72,6 +72,18 @@ TEST(RankEnv, HandsTheJobsPrecisionAccumulationAndCpuToAccelerateUnderItsOwnName
   EXPECT_EQ(env.at("ACCELERATE_USE_CPU"), "true");
 }
 
+TEST(RankEnv, HandsTheDynamoKeysToAccelerateUnderItsOwnNames) {
+  const auto cfg = resolve({{"ACCEL_DYNAMO_BACKEND", "inductor"},
+                            {"ACCEL_DYNAMO_MODE", "max-autotune"},
+                            {"ACCEL_DYNAMO_FULLGRAPH", "true"}});
+  const auto env = rank_env(two_node_plan(cfg), 0, 29500);
+  EXPECT_EQ(env.at("ACCELERATE_DYNAMO_BACKEND"), "INDUCTOR");  // DynamoBackend's value
+  EXPECT_EQ(env.at("ACCELERATE_DYNAMO_MODE"), "max-autotune");
+  EXPECT_EQ(env.at("ACCELERATE_DYNAMO_USE_FULLGRAPH"), "true");
+  EXPECT_EQ(env.count("ACCELERATE_DYNAMO_USE_DYNAMIC"), 0u);  // no layer set it
+  EXPECT_EQ(rank_env(two_node_plan(resolve({})), 0, 29500).count("ACCELERATE_DYNAMO_BACKEND"), 0u);
+}
+
 TEST(RankEnv, ExportsNoAccelerateSettingThatNoLayerSet) {
   // Accelerate reads ACCELERATE_GRADIENT_ACCUMULATION_STEPS over the constructor's value:
   // exporting Accel's default 1 would undo a script's own

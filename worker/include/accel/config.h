@@ -85,6 +85,7 @@ struct ResolvedValue {
 // The outcome of resolve_config: one value for every key in config_keys().
 struct ResolvedConfig {
   std::map<std::string, ResolvedValue> values;
+  bool python_program = false;     // ConfigInputs::python_program
   std::string config_file;         // the file that was read; "" when none was
   std::string config_file_reason;  // how it was found, in words (or why none was read)
 
@@ -134,6 +135,13 @@ class AcceleratorOptions {
   // An explicit config file: it must exist, and it beats --config_file and ACCEL_CONFIG_FILE.
   AcceleratorOptions& config_file(const std::string& path);
   const std::string& config_file() const { return config_file_; }
+  // The program is Python (the accel package): code-set values are attributed to
+  // "Accelerator(<key>=...)", and the Python-only keys (dynamo_*) apply.
+  AcceleratorOptions& python_program(bool v) {
+    python_program_ = v;
+    return *this;
+  }
+  bool python_program() const { return python_program_; }
 
   bool is_set(const std::string& key) const { return values_.count(key) > 0; }
   // The keys set explicitly, as strings (the code layer of ConfigInputs).
@@ -142,6 +150,7 @@ class AcceleratorOptions {
  private:
   std::map<std::string, std::string> values_;
   std::string config_file_;
+  bool python_program_ = false;
 };
 
 // What resolve_config reads. A default-constructed ConfigInputs has an EMPTY environment.
@@ -151,6 +160,8 @@ struct ConfigInputs {
   std::map<std::string, std::string> env;  // layer 3 (+ ACCEL_CONFIG_FILE, XDG/HOME)
   std::map<std::string, std::string> launch_flags;  // layer 4: key -> raw value
   std::map<std::string, std::string> code;          // layer 5: key -> raw value
+  bool python_program =
+      false;  // layer 5 is accel.Accelerator(...) (AcceleratorOptions::python_program)
   // The start time, for the run name when run_name is empty (derive_run_name).
   std::time_t now = std::time(nullptr);
 

@@ -33,7 +33,9 @@ struct ProgramSetting {
 //   OMP_NUM_THREADS = num_cpu_threads_per_process, 0 -> max(1, cores / nproc) (always);
 //   ACCELERATE_MIXED_PRECISION = mixed_precision, ACCELERATE_GRADIENT_ACCUMULATION_STEPS =
 //   gradient_accumulation_steps (each when a layer set it), ACCELERATE_USE_CPU = true (when cpu
-//   is true); TORCH_NCCL_ASYNC_ERROR_HANDLING = 1 (as torchrun; the environment's value wins).
+//   is true); ACCELERATE_DYNAMO_BACKEND / _MODE / _USE_FULLGRAPH / _USE_DYNAMIC from the dynamo_*
+//   keys (each when a layer set it); TORCH_NCCL_ASYNC_ERROR_HANDLING = 1 (as torchrun; the
+//   environment's value wins).
 std::vector<ProgramSetting> program_settings(const ResolvedConfig& config, int nproc);
 
 struct ProgramEnv {

@@ -75,6 +75,7 @@ ConfigInputs ConfigInputs::from_environment(std::map<std::string, std::string> e
   LaunchFlags flags = launch_flags_from_env(in.env);
   in.launch_flags = flags.values;
   in.code = options.to_map();
+  in.python_program = options.python_program();
   if (!options.config_file().empty()) {
     in.config_file = options.config_file();
     in.config_file_origin = "code (AcceleratorOptions::config_file)";

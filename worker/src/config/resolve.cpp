@@ -184,8 +184,8 @@ void check_cross_key(const std::map<std::string, ResolvedValue>& v) {
   }
 }
 
-RankIdentity resolve_identity(const std::map<std::string, std::string>& env, const std::string& main_ip,
-                              int main_port) {
+RankIdentity resolve_identity(const std::map<std::string, std::string>& env,
+                              const std::string& main_ip, int main_port) {
   auto number = [&](const char* name, int fallback) {
     auto it = env.find(name);
     if (it == env.end() || it->second.empty()) return fallback;
@@ -211,11 +211,13 @@ RankIdentity resolve_identity(const std::map<std::string, std::string>& env, con
   id.master_addr = addr != env.end() && !addr->second.empty() ? addr->second : main_ip;
   id.master_port = number("MASTER_PORT", main_port);
   if (id.rank >= id.world_size)
-    throw ConfigError("RANK " + std::to_string(id.rank) + " from the environment is outside WORLD_SIZE " +
+    throw ConfigError("RANK " + std::to_string(id.rank) +
+                      " from the environment is outside WORLD_SIZE " +
                       std::to_string(id.world_size));
   if (id.local_rank >= id.local_world_size)
     throw ConfigError("LOCAL_RANK " + std::to_string(id.local_rank) +
-                      " from the environment is outside LOCAL_WORLD_SIZE " + std::to_string(id.local_world_size));
+                      " from the environment is outside LOCAL_WORLD_SIZE " +
+                      std::to_string(id.local_world_size));
   return id;
 }
 
@@ -227,7 +229,8 @@ std::map<std::string, std::map<std::string, std::string>> tracker_settings_from(
     std::string prefix = "ACCEL_TRACKER_";
     for (char c : name) prefix += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     prefix += "_";
-    for (auto it = env.lower_bound(prefix); it != env.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+    for (auto it = env.lower_bound(prefix); it != env.end() && it->first.rfind(prefix, 0) == 0;
+         ++it) {
       std::string setting = it->first.substr(prefix.size());
       for (auto& c : setting) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       out[name][setting] = it->second;
@@ -243,8 +246,10 @@ void apply_derived_defaults(std::map<std::string, ResolvedValue>& values, std::t
     if (it == values.end()) continue;
     if (k.name == "run_name") {  // empty from any layer also means "derive it"
       if (!it->second.value.empty()) continue;
-      it->second = {derive_run_name(values.count("run_name_prefix") ? values.at("run_name_prefix").value : "", now),
-                    ConfigSource::Default, k.derived_default};
+      it->second = {
+          derive_run_name(values.count("run_name_prefix") ? values.at("run_name_prefix").value : "",
+                          now),
+          ConfigSource::Default, k.derived_default};
       continue;
     }
     if (it->second.source != ConfigSource::Default) continue;
@@ -266,6 +271,7 @@ void apply_derived_defaults(std::map<std::string, ResolvedValue>& values, std::t
 
 ResolvedConfig resolve_config(const ConfigInputs& in) {
   ResolvedConfig out;
+  out.python_program = in.python_program;
   out.config_file = choose_config_file(in, out.config_file_reason);
   std::map<std::string, std::string> file_values;
   if (!out.config_file.empty()) file_values = read_config_file(out.config_file);
@@ -289,12 +295,15 @@ ResolvedConfig resolve_config(const ConfigInputs& in) {
     const std::string env_var = env_var_for_key(k.name);
     consider(ConfigSource::Environment, in.env, env_var, env_var);
     consider(ConfigSource::LaunchFlag, in.launch_flags, k.name, flag_for_key(k.name));
-    consider(ConfigSource::Code, in.code, k.name, "AcceleratorOptions::" + k.name);
+    consider(
+        ConfigSource::Code, in.code, k.name,
+        in.python_program ? "Accelerator(" + k.name + "=...)" : "AcceleratorOptions::" + k.name);
     out.values[k.name] = winner;
   }
   config_detail::apply_derived_defaults(out.values, in.now);
   config_detail::check_cross_key(out.values);
-  out.identity = config_detail::resolve_identity(in.env, out.main_process_ip(), out.main_process_port());
+  out.identity =
+      config_detail::resolve_identity(in.env, out.main_process_ip(), out.main_process_port());
   out.tracker_settings = config_detail::tracker_settings_from(in.env);
   for (const auto& [name, what] : honoured_environment_variables())
     if (auto it = in.env.find(name); it != in.env.end()) out.environment[name] = it->second;

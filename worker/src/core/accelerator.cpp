@@ -3,22 +3,22 @@
 // state is checkpoint_state.cpp; what differs between the CPU and CUDA builds is gpu.h.
 #include "accel/accelerator.h"
 
-#include <csignal>
 #include <ATen/autocast_mode.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/torch.h>
+#include <csignal>
 
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 
+#include "accel/api/exit_codes.h"
 #include "accelerator_impl.h"
 #include "checkpoint_io.h"
 #include "device_plan.h"
-#include "accel/api/exit_codes.h"
 #include "failure.h"
-#include "host_memory.h"
 #include "gpu.h"
+#include "host_memory.h"
 
 namespace accel {
 
@@ -99,7 +99,8 @@ Accelerator::Accelerator(const AcceleratorOptions& options) : impl_(std::make_un
   want.local_rank = m.id.local_rank;
   want.local_world_size = m.id.local_world_size;
   const gpu::DeviceProbe probe = c.cpu() ? gpu::DeviceProbe{} : gpu::probe_devices();
-  const DevicePlan plan = plan_device(want, probe.count, probe.why_none, DeviceEnv::from(c.environment));
+  const DevicePlan plan =
+      plan_device(want, probe.count, probe.why_none, DeviceEnv::from(c.environment));
   if (plan.cuda) {
     m.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(plan.device_index));
     gpu::set_current_device(plan.device_index);
@@ -108,7 +109,9 @@ Accelerator::Accelerator(const AcceleratorOptions& options) : impl_(std::make_un
   m.with_group = m.id.world_size > 1 || c.backend() == "nccl";
   if (m.id.rank == 0) {
     std::cout << "[accel] device " << m.device.str() << " (libaccel " << gpu::build_description()
-              << "), backend " << (m.distributed() ? plan.backend : std::string("none (1 process, no process group)"))
+              << "), backend "
+              << (m.distributed() ? plan.backend
+                                  : std::string("none (1 process, no process group)"))
               << std::endl;
     if (!plan.note.empty()) std::cout << "[accel] " << plan.note << std::endl;
   }
@@ -116,9 +119,17 @@ Accelerator::Accelerator(const AcceleratorOptions& options) : impl_(std::make_un
   if (c.num_cpu_threads_per_process() > 0) at::set_num_threads(c.num_cpu_threads_per_process());
   const HostMallocPlan malloc_plan = plan_host_malloc(c.host_malloc_tuning(), c.environment);
   if (malloc_plan.apply) apply_host_malloc_thresholds();
-  if (!malloc_plan.note.empty() && m.id.rank == 0) std::cout << "[accel] " << malloc_plan.note << std::endl;
+  if (!malloc_plan.note.empty() && m.id.rank == 0)
+    std::cout << "[accel] " << malloc_plan.note << std::endl;
   torch::manual_seed(static_cast<uint64_t>(c.seed()));
 
+  if (m.id.rank == 0 && !c.python_program && c.dynamo_backend() != "no")
+    std::cout << "[accel] dynamo_backend " << c.dynamo_backend() << " ("
+              << c.origin_of("dynamo_backend")
+              << ") does not apply to this program: torch dynamo compiles Python models (the accel "
+                 "Python "
+                 "package); a C++ program runs its LibTorch model as it is"
+              << std::endl;
   if (m.id.rank == 0) {
     std::cout << "[accel] configuration (lowest to highest precedence: default < config file < "
                  "environment < launch flag < code)\n"
@@ -135,19 +146,22 @@ Accelerator::Accelerator(const AcceleratorOptions& options) : impl_(std::make_un
     pg.timeout = std::chrono::seconds(c.pg_timeout_seconds());
     pg.rendezvous_timeout = std::chrono::seconds(c.rendezvous_timeout_seconds());
     pg.device_index = plan.device_index;
-    if (auto it = c.environment.find("GLOO_SOCKET_IFNAME"); it != c.environment.end()) pg.gloo_interface = it->second;
+    if (auto it = c.environment.find("GLOO_SOCKET_IFNAME"); it != c.environment.end())
+      pg.gloo_interface = it->second;
     if (plan.backend == "nccl") {
       NcclSettings nccl;
       nccl.trace_entries = c.flight_recorder_entries();
       nccl.trace_dir = flight_recorder_attempt_dir(c.flight_recorder_dir(), c.restart_count());
       if (nccl.trace_entries > 0) make_dirs(nccl.trace_dir);
       // What the user exported themselves wins (overwrite = 0).
-      for (const auto& [name, value] : nccl_environment(nccl)) ::setenv(name.c_str(), value.c_str(), 0);
+      for (const auto& [name, value] : nccl_environment(nccl))
+        ::setenv(name.c_str(), value.c_str(), 0);
     }
     m.dist = init_process_group(pg);
     m.stop_flag = torch::zeros({1}, torch::kInt32);
   }
-  m.watchdog = std::make_unique<StallWatchdog>(std::chrono::seconds(c.stall_timeout_seconds()), m.id.rank);
+  m.watchdog =
+      std::make_unique<StallWatchdog>(std::chrono::seconds(c.stall_timeout_seconds()), m.id.rank);
   m.hooks = make_training_hooks(c, m.device);
 }
 
@@ -168,7 +182,9 @@ bool Accelerator::is_local_main_process() const { return impl_->id.local_rank ==
 torch::Device Accelerator::device() const { return impl_->device; }
 const ResolvedConfig& Accelerator::config() const { return impl_->config; }
 std::string Accelerator::mixed_precision() const { return impl_->config.mixed_precision(); }
-int Accelerator::gradient_accumulation_steps() const { return static_cast<int>(impl_->accumulation); }
+int Accelerator::gradient_accumulation_steps() const {
+  return static_cast<int>(impl_->accumulation);
+}
 
 void Accelerator::prepare(torch::nn::Module& model, torch::optim::Optimizer& optimizer,
                           torch::optim::LRScheduler* scheduler) {
@@ -213,7 +229,8 @@ void Accelerator::Impl::begin_micro_batch() {
   const int64_t k = accumulation;
   const int64_t start = (batch_in_epoch / k) * k;
   window_size = k;
-  if (num_batches > 0) window_size = std::max<int64_t>(1, std::min<int64_t>(k, num_batches - start));
+  if (num_batches > 0)
+    window_size = std::max<int64_t>(1, std::min<int64_t>(k, num_batches - start));
   sync = (batch_in_epoch - start + 1) >= window_size;
   hooks->on_micro_batch_start();
   if (ddp) ddp->pre_forward(sync);
@@ -223,7 +240,8 @@ AccumulateScope Accelerator::accumulate() {
   impl_->begin_micro_batch();
   auto& m = *impl_;
   return AccumulateScope(
-      impl_.get(), m.autocast_on ? std::make_unique<AutocastScope>(m.device.type(), m.autocast_dtype) : nullptr);
+      impl_.get(),
+      m.autocast_on ? std::make_unique<AutocastScope>(m.device.type(), m.autocast_dtype) : nullptr);
 }
 
 AccumulateScope::AccumulateScope(Accelerator::Impl* impl, std::unique_ptr<AutocastScope> autocast)
@@ -299,8 +317,10 @@ bool Accelerator::step() {
   zero_gradients(*m.optimizer, /*set_to_none=*/!m.keep_gradient_views);
   ++m.completed_steps;
   m.watchdog->step_completed(m.completed_steps);
-  double lr = m.optimizer->param_groups().empty() ? 0.0 : m.optimizer->param_groups()[0].options().get_lr();
-  m.hooks->on_step(m.completed_steps, m.window_size, lr, m.scaler ? m.scaler->current_scale() : 1.0);
+  double lr =
+      m.optimizer->param_groups().empty() ? 0.0 : m.optimizer->param_groups()[0].options().get_lr();
+  m.hooks->on_step(m.completed_steps, m.window_size, lr,
+                   m.scaler ? m.scaler->current_scale() : 1.0);
   if (m.stop_agreed()) m.stop_after_signal();
   if (m.checkpoint_every > 0 && m.completed_steps % m.checkpoint_every == 0) save_state();
   return stepped;
@@ -330,13 +350,15 @@ bool Accelerator::Impl::stop_agreed() {
 
 void Accelerator::Impl::stop_after_signal() {
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string path =
-      last_saved_step == completed_steps ? checkpoint_path(config.checkpoint_dir(), completed_steps) : save();
-  const double save_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::string path = last_saved_step == completed_steps
+                               ? checkpoint_path(config.checkpoint_dir(), completed_steps)
+                               : save();
+  const double save_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double since_signal = preemption ? preemption->seconds_since_signal() : 0.0;
   if (preemption) preemption->stopped();
-  const std::string what = "stopped after step " + std::to_string(completed_steps) +
-                           " with checkpoint " + path;
+  const std::string what =
+      "stopped after step " + std::to_string(completed_steps) + " with checkpoint " + path;
   if (id.rank == 0 || since_signal > 0) {
     std::ostringstream line;  // one write: ranks share the terminal
     line << "[accel] rank " << id.rank << ": " << what << " (saved in " << save_s << " s";
@@ -368,7 +390,9 @@ ActivityScope::~ActivityScope() {
 }
 
 int64_t Accelerator::completed_steps() const { return impl_->completed_steps; }
-void Accelerator::set_batch_shape(int64_t samples, int64_t tokens) { impl_->hooks->set_batch_shape(samples, tokens); }
+void Accelerator::set_batch_shape(int64_t samples, int64_t tokens) {
+  impl_->hooks->set_batch_shape(samples, tokens);
+}
 void Accelerator::set_total_steps(int64_t total) { impl_->hooks->set_total_steps(total); }
 int Accelerator::metrics_port() const { return impl_->hooks->metrics_port(); }
 int64_t Accelerator::epoch() const { return impl_->epoch; }
@@ -417,7 +441,8 @@ bool Accelerator::speaks() const {
 
 void Accelerator::print_line(const std::string& line) const { std::cout << line << std::endl; }
 
-void Accelerator::init_trackers(const std::string& project_name, const Hyperparameters& hyperparameters) {
+void Accelerator::init_trackers(const std::string& project_name,
+                                const Hyperparameters& hyperparameters) {
   std::map<std::string, std::string> text;
   for (const auto& [k, v] : hyperparameters) text[k] = v.text();
   impl_->hooks->init_trackers(project_name, text);
@@ -436,7 +461,8 @@ void Accelerator::end_training(bool success) {
   m.hooks->finish(success);
 }
 
-void Accelerator::register_for_checkpointing(const std::string& name, std::function<std::string()> save,
+void Accelerator::register_for_checkpointing(const std::string& name,
+                                             std::function<std::string()> save,
                                              std::function<void(const std::string&)> load) {
   impl_->custom[name] = {std::move(save), std::move(load)};
 }

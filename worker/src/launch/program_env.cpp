@@ -2,6 +2,7 @@
 #include "accel/program_env.h"
 
 #include <algorithm>
+#include <cctype>
 #include <thread>
 
 #include "accel/config.h"
@@ -40,6 +41,22 @@ std::vector<ProgramSetting> program_settings(const ResolvedConfig& c, int nproc)
   // state.py AcceleratorState.__init__: ACCELERATE_USE_CPU true forces cpu=True; false forces
   // nothing, so it is only exported when true.
   if (c.cpu()) out.push_back(from_key("ACCELERATE_USE_CPU", "cpu", "true"));
+  // utils/dataclasses.py TorchDynamoPlugin.__post_init__ reads these when the script passes no
+  // plugin: the backend upper-cased (DynamoBackend's values), the booleans as "true"/"false".
+  if (c.source_of("dynamo_backend") != ConfigSource::Default) {
+    std::string backend = c.dynamo_backend();
+    std::transform(backend.begin(), backend.end(), backend.begin(),
+                   [](unsigned char ch) { return std::toupper(ch); });
+    out.push_back(from_key("ACCELERATE_DYNAMO_BACKEND", "dynamo_backend", backend));
+  }
+  if (c.source_of("dynamo_mode") != ConfigSource::Default)
+    out.push_back(from_key("ACCELERATE_DYNAMO_MODE", "dynamo_mode", c.dynamo_mode()));
+  if (c.source_of("dynamo_fullgraph") != ConfigSource::Default)
+    out.push_back(from_key("ACCELERATE_DYNAMO_USE_FULLGRAPH", "dynamo_fullgraph",
+                           c.dynamo_fullgraph() ? "true" : "false"));
+  if (c.source_of("dynamo_dynamic") != ConfigSource::Default)
+    out.push_back(from_key("ACCELERATE_DYNAMO_USE_DYNAMIC", "dynamo_dynamic",
+                           c.dynamo_dynamic() ? "true" : "false"));
   ProgramSetting nccl;
   nccl.name = "TORCH_NCCL_ASYNC_ERROR_HANDLING";
   nccl.value = "1";
