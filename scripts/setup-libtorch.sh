@@ -22,7 +22,20 @@ REQS=("torch==$TORCH_VERSION" "nvidia-cuda-cupti==13.0.85.*" "nvidia-cuda-runtim
 dest="$ACCEL_CACHE/libtorch-$TORCH_VERSION"
 dl="$ACCEL_CACHE/downloads/torch"
 
-if [ -f "$dest/.complete" ]; then echo "$dest"; exit 0; fi
+# The accel Python extension (python/) links the wheel's libtorch_python.so too. Kept apart in
+# <dest>/python/ so that no C++ program's rpath sees it; added to a LibTorch cache made before it.
+add_torch_python() { # add_torch_python DIR
+  [ -f "$1/python/libtorch_python.so" ] && return 0
+  local w="$dl/${WHEELS[0]%%|*}" t="$1/python.tmp"
+  echo "${WHEELS[0]##*|}  $w" | sha256sum -c --status || return 1
+  rm -rf "$t" && mkdir -p "$t"
+  (cd "$t" && unzip -q -j "$w" torch/lib/libtorch_python.so) && mv "$t" "$1/python"
+}
+
+if [ -f "$dest/.complete" ]; then
+  add_torch_python "$dest" || log "no torch wheel in $dl: the accel Python package will not be built"
+  echo "$dest"; exit 0
+fi
 
 mkdir -p "$dl"
 verify() { # verify NAME SHA -> 0 when the file is there and matches
@@ -61,6 +74,7 @@ for lib in "$tmp"/lib/libtorch_cpu.so; do
   missing=$(LD_LIBRARY_PATH="$tmp/lib" ldd "$lib" | grep 'not found' || true)
   [ -z "$missing" ] || die "libtorch_cpu.so still misses: $missing"
 done
+add_torch_python "$tmp" || die "cannot unpack libtorch_python.so from ${WHEELS[0]%%|*}"
 echo "$TORCH_VERSION" > "$tmp/.complete"
 rm -rf "$dest" && mv "$tmp" "$dest"
 echo "$dest"
