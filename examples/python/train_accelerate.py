@@ -11,13 +11,20 @@ ACCELERATE_GRADIENT_ACCUMULATION_STEPS over the constructor's value (accelerator
 spec.gradientAccumulationSteps; under `accelerate launch` they carry its flags.
 
 --report-dir makes every rank write what it saw (accelerator.mixed_precision,
-gradient_accumulation_steps, the dtype its first layer computed in, optimizer steps taken) to
-<dir>/accelerate-attempt<N>-rank<R>.json, N = TORCHELASTIC_RESTART_COUNT.
+gradient_accumulation_steps, the dtype its first layer computed in, optimizer steps taken, the
+loss of every step, the final parameters) to <dir>/accelerate-attempt<N>-rank<R>.json,
+N = TORCHELASTIC_RESTART_COUNT.
+
+train_accel.py is this script with its first import line changed to `from accel import ...`
+(the accel package: Accel's C++ core under the same API; README "From Accelerate to Accel").
 """
 import argparse
 import json
 import os
 import time
+
+SCRIPT_START = time.time()  # before torch: the report's start-up time includes the imports
+
 from datetime import timedelta
 
 import torch
@@ -104,6 +111,7 @@ def parse_args():
     p.add_argument("--samples", type=int, default=64, help="dataset size (all ranks together)")
     p.add_argument("--batch_size", type=int, default=4, help="per rank")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no_shuffle", action="store_true", help="the samples in order (to compare runs)")
     p.add_argument("--report-dir", dest="report_dir", default=None)
     return p.parse_args()
 
@@ -116,7 +124,7 @@ def main():
     x = torch.randn(args.samples, 8)
     y = (x @ torch.arange(1.0, 9.0)).unsqueeze(1)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=args.batch_size,
-                                         shuffle=True)
+                                         shuffle=not args.no_shuffle)
     model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
     # What the first layer computes in: bfloat16/float16 when Accelerate's autocast is on (the
     # prepared model's outputs are converted back to float32, so they would not show it).
@@ -127,8 +135,11 @@ def main():
     if accelerator.log_with:
         accelerator.init_trackers("accel-example", config={"batch_size": args.batch_size})
 
-    optimizer_steps, micro_batches = 0, 0
+    optimizer_steps, micro_batches, losses = 0, 0, []
+    first_batch = None
     for inputs, targets in loader:
+        if first_batch is None:
+            first_batch = time.time()
         with accelerator.accumulate(model):
             loss = torch.nn.functional.mse_loss(model(inputs), targets)
             accelerator.backward(loss)
@@ -138,9 +149,11 @@ def main():
         if accelerator.sync_gradients:
             optimizer_steps += 1
             mean = accelerator.reduce(loss.detach(), reduction="mean").item()
+            losses.append(mean)
             accelerator.log({"loss": mean}, step=optimizer_steps)
             accelerator.print(f"step {optimizer_steps} loss {mean:.4f}")
     accelerator.wait_for_everyone()
+    end = time.time()
 
     if args.report_dir:
         attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
@@ -158,6 +171,11 @@ def main():
                 "layer_dtype": layer_dtype.get("dtype"),
                 "micro_batches": micro_batches,
                 "optimizer_steps": optimizer_steps,
+                "losses": losses,
+                "startup_seconds": first_batch - SCRIPT_START,
+                "train_seconds": end - first_batch,
+                "parameters": [v for p in accelerator.unwrap_model(model).parameters()
+                               for v in p.detach().flatten().tolist()],
                 "env": {k: v for k, v in os.environ.items() if k.startswith("ACCELERATE_")},
             }, f, indent=1, sort_keys=True)
         os.replace(path + ".tmp", path)
