@@ -218,29 +218,46 @@ PYBIND11_MODULE(_core, m) {
            }),
            py::arg("step"), py::arg("state"), py::arg("load"), py::arg("lr"));
 
+  // Entering and leaving a scope runs libaccel code that may wait on the process group (the
+  // first synchronising forward rebuilds DDP's buckets with a broadcast). Never with the GIL
+  // held: a Gloo worker thread frees a finished collective's Python-owned tensors (it takes the
+  // GIL for that) while holding its queue's lock, so a wait that keeps the GIL deadlocks.
+  using released = py::call_guard<py::gil_scoped_release>;
   using Accumulate = ScopeContext<accel::AccumulateScope>;
   py::class_<Accumulate>(m, "AccumulateContext")
-      .def("__enter__", [](Accumulate& s) { s.enter(); })
-      .def("__exit__", [](Accumulate& s, py::args) {
-        s.exit();
-        return false;
-      });
+      .def(
+          "__enter__", [](Accumulate& s) { s.enter(); }, released())
+      .def(
+          "__exit__",
+          [](Accumulate& s, const py::args&) {
+            s.exit();
+            return false;
+          },
+          released());
   using Autocast = ScopeContext<accel::AutocastScope>;
   py::class_<Autocast>(m, "AutocastContext")
-      .def("__enter__", [](Autocast& s) { s.enter(); })
-      .def("__exit__", [](Autocast& s, py::args) {
-        s.exit();
-        return false;
-      });
+      .def(
+          "__enter__", [](Autocast& s) { s.enter(); }, released())
+      .def(
+          "__exit__",
+          [](Autocast& s, const py::args&) {
+            s.exit();
+            return false;
+          },
+          released());
   using Activity = ScopeContext<accel::ActivityScope>;
   py::class_<Activity>(m, "ActivityContext")
-      .def("__enter__", [](Activity& s) { s.enter(); })
-      .def("__exit__", [](Activity& s, py::args) {
-        s.exit();
-        return false;
-      });
+      .def(
+          "__enter__", [](Activity& s) { s.enter(); }, released())
+      .def(
+          "__exit__",
+          [](Activity& s, const py::args&) {
+            s.exit();
+            return false;
+          },
+          released());
 
-  using gil_release = py::call_guard<py::gil_scoped_release>;
+  using gil_release = released;
   py::class_<Core>(m, "Core")
       .def(py::init<const std::map<std::string, std::string>&, const std::string&>(),
            py::arg("code"), py::arg("config_file") = "", gil_release())
@@ -260,7 +277,9 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("epoch", [](Core& c) { return c.acc().epoch(); })
       .def_property_readonly("batch_in_epoch", [](Core& c) { return c.acc().batch_in_epoch(); })
       .def_property_readonly("metrics_port", [](Core& c) { return c.acc().metrics_port(); })
-      .def("begin_epoch", [](Core& c, int64_t epoch, int64_t n) { c.acc().begin_epoch(epoch, n); })
+      .def(
+          "begin_epoch", [](Core& c, int64_t epoch, int64_t n) { c.acc().begin_epoch(epoch, n); },
+          gil_release())
       .def(
           "accumulate",
           [](Core& c) {

@@ -46,9 +46,9 @@ def run(cmd, env_extra=None, cwd=None, check=True, timeout=300):
     return p
 
 
-def launch(args, program, env_extra=None, check=True, cwd=None):
+def launch(args, program, env_extra=None, check=True, cwd=None, timeout=300):
     cmd = [CLI, "launch", "--num_processes", "2", "--main_process_port", "0", "--cpu", *args, "--", PYTHON, *program]
-    return run(cmd, env_extra, cwd=cwd, check=check)
+    return run(cmd, env_extra, cwd=cwd, check=check, timeout=timeout)
 
 
 class AccelModule(unittest.TestCase):
@@ -195,6 +195,15 @@ class AccelModule(unittest.TestCase):
             out = run([MLP, "--steps", "1"], {**self.env, "ACCEL_DYNAMO_BACKEND": "inductor"}, cwd=self.dir).stdout
             self.assertEqual(out.count("dynamo_backend inductor (environment variable ACCEL_DYNAMO_BACKEND) "
                                        "does not apply to this program"), 1, out)
+
+    def test_no_wait_on_the_process_group_holds_the_gil(self):
+        # Rank 0 waits ~2 s in the bucket rebuild's broadcast; another Python thread ran during
+        # it only if that wait let go of the GIL (it cannot run at all otherwise). Holding it
+        # can also deadlock with Gloo's thread: then the harness's timeout fails the test.
+        out = launch([], [os.path.join(SCRIPTS, "gil_collectives.py")], self.env, timeout=120).stdout
+        self.assertIn("DONE 4", out)
+        ticks = int(out.split("TICKS ", 1)[1].split()[0])
+        self.assertGreater(ticks, 0, out[-2000:])
 
     def test_configuration_error_exits_78_naming_the_key(self):
         p = run([PYTHON, "-c", "import accel; accel.Accelerator(mixed_precision='bf17')"], self.env, check=False)
