@@ -161,7 +161,33 @@ class Core {
     acc_ = std::make_unique<accel::Accelerator>(options);
   }
 
-  accel::Accelerator& acc() { return *acc_; }
+  ~Core() { close(); }
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
+
+  accel::Accelerator& acc() {
+    if (!acc_) throw std::logic_error("this Accelerator has been closed (the program is exiting)");
+    return *acc_;
+  }
+
+  // Ends libaccel's Accelerator (its process group, DDP, watchdog, servers) before the Python
+  // objects it references. Without the GIL: the process group joins Gloo's threads, and one
+  // may be freeing a finished collective's Python-owned tensor (it needs the GIL for that)
+  // while holding the lock the destructor waits for. During interpreter finalisation no other
+  // thread may take the GIL again, so accel's atexit handler calls this before it.
+  void close() {
+    if (acc_) {
+      if (PyGILState_Check() && !_Py_IsFinalizing()) {
+        py::gil_scoped_release released;
+        acc_.reset();
+      } else {
+        acc_.reset();
+      }
+    }
+    scheduler_.reset();
+    optimizer_.reset();
+    module_.reset();
+  }
 
   void prepare(const std::vector<std::pair<std::string, at::Tensor>>& parameters,
                const std::vector<std::pair<std::string, at::Tensor>>& buffers,
@@ -264,6 +290,7 @@ PYBIND11_MODULE(_core, m) {
       .def("prepare", &Core::prepare, py::arg("parameters"), py::arg("buffers"),
            py::arg("optimizer_parameters"), py::arg("optimizer"),
            py::arg("scheduler_step") = std::function<void()>(), gil_release())
+      .def("close", &Core::close)
       .def("config", &Core::config)
       .def("explain", [](Core& c) { return accel::explain_table(c.acc().config()); })
       .def_property_readonly("process_index", [](Core& c) { return c.acc().process_index(); })

@@ -72,6 +72,7 @@ sys.excepthook = _excepthook
 def _end_all():
     for acc in list(_accelerators):
         acc._end(success=True)
+        acc._core.close()  # libaccel's process group ends here, while threads may still take the GIL
 
 
 # Accelerate arguments that accel takes with their default value only (else: TypeError).
