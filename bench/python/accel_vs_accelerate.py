@@ -34,15 +34,21 @@ args = p.parse_args()
 SYSTEMS = {"accel": "train_accel.py", "accelerate": "train_accelerate.py"}
 
 
-def one(system, rep, work):
-    report = os.path.join(work, f"{system}-{rep}")
+def launch_command(system, tag, work):
+    """The command, environment and report folder of one 2-rank run of `system`."""
+    report = os.path.join(work, f"{system}-{tag}")
     env = dict(os.environ, PYTHONPATH=args.package_dir, OMP_NUM_THREADS="1",
-               XDG_CONFIG_HOME=os.path.join(work, "xdg"), ACCEL_PROJECT_DIR=os.path.join(work, f"proj-{system}-{rep}"))
+               XDG_CONFIG_HOME=os.path.join(work, "xdg"), ACCEL_PROJECT_DIR=os.path.join(work, f"proj-{system}-{tag}"))
     cmd = [args.cli, "launch", "--num_processes", "2", "--main_process_port", "0", "--cpu",
            "--num_cpu_threads_per_process", "1", "--", sys.executable, os.path.join(args.examples, SYSTEMS[system]),
            "--report-dir", report, "--samples", str(args.samples), "--batch_size", str(args.batch_size),
            "--gradient_accumulation_steps", str(args.accumulation), "--mixed_precision", args.precision,
            "--no_shuffle"]
+    return cmd, env, report
+
+
+def one(system, rep, work):
+    cmd, env, report = launch_command(system, rep, work)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.time()
     out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -114,13 +120,7 @@ def peak_of(system, work):
     code = ("import resource, subprocess, sys, json; subprocess.run(sys.argv[1:], check=True, "
             "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    report = os.path.join(work, f"{system}-peak")
-    env = dict(os.environ, PYTHONPATH=args.package_dir, OMP_NUM_THREADS="1",
-               XDG_CONFIG_HOME=os.path.join(work, "xdg"), ACCEL_PROJECT_DIR=os.path.join(work, f"proj-{system}-peak"))
-    cmd = [args.cli, "launch", "--num_processes", "2", "--main_process_port", "0", "--cpu",
-           "--num_cpu_threads_per_process", "1", "--", sys.executable, os.path.join(args.examples, SYSTEMS[system]),
-           "--report-dir", report, "--samples", str(args.samples), "--batch_size", str(args.batch_size),
-           "--gradient_accumulation_steps", str(args.accumulation), "--mixed_precision", args.precision, "--no_shuffle"]
+    cmd, env, _ = launch_command(system, "peak", work)
     out = subprocess.run([sys.executable, "-c", code, *cmd], env=env, stdout=subprocess.PIPE, text=True, check=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
