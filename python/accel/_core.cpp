@@ -149,6 +149,26 @@ class ScopeContext {
   std::unique_ptr<Scope> scope_;
 };
 
+// Binds a ScopeContext as a Python context manager. Entering and leaving run libaccel code that
+// may wait on the process group (the first synchronising forward rebuilds DDP's buckets with a
+// broadcast): never with the GIL held, since a Gloo worker thread frees a finished collective's
+// Python-owned tensors (it takes the GIL for that) while holding its queue's lock.
+using released = py::call_guard<py::gil_scoped_release>;
+
+template <class Context>
+void bind_scope(py::module_& m, const char* name) {
+  py::class_<Context>(m, name)
+      .def(
+          "__enter__", [](Context& s) { s.enter(); }, released())
+      .def(
+          "__exit__",
+          [](Context& s, const py::args&) {
+            s.exit();
+            return false;
+          },
+          released());
+}
+
 // The Python side's view of the core: one Accelerator and its adapters.
 class Core {
  public:
@@ -178,7 +198,7 @@ class Core {
   void close() {
     if (acc_) {
       if (PyGILState_Check() && !_Py_IsFinalizing()) {
-        py::gil_scoped_release released;
+        py::gil_scoped_release no_gil;
         acc_.reset();
       } else {
         acc_.reset();
@@ -244,52 +264,20 @@ PYBIND11_MODULE(_core, m) {
            }),
            py::arg("step"), py::arg("state"), py::arg("load"), py::arg("lr"));
 
-  // Entering and leaving a scope runs libaccel code that may wait on the process group (the
-  // first synchronising forward rebuilds DDP's buckets with a broadcast). Never with the GIL
-  // held: a Gloo worker thread frees a finished collective's Python-owned tensors (it takes the
-  // GIL for that) while holding its queue's lock, so a wait that keeps the GIL deadlocks.
-  using released = py::call_guard<py::gil_scoped_release>;
+  // Every call that may wait on other ranks or run autograd releases the GIL (bind_scope says why).
   using Accumulate = ScopeContext<accel::AccumulateScope>;
-  py::class_<Accumulate>(m, "AccumulateContext")
-      .def(
-          "__enter__", [](Accumulate& s) { s.enter(); }, released())
-      .def(
-          "__exit__",
-          [](Accumulate& s, const py::args&) {
-            s.exit();
-            return false;
-          },
-          released());
   using Autocast = ScopeContext<accel::AutocastScope>;
-  py::class_<Autocast>(m, "AutocastContext")
-      .def(
-          "__enter__", [](Autocast& s) { s.enter(); }, released())
-      .def(
-          "__exit__",
-          [](Autocast& s, const py::args&) {
-            s.exit();
-            return false;
-          },
-          released());
   using Activity = ScopeContext<accel::ActivityScope>;
-  py::class_<Activity>(m, "ActivityContext")
-      .def(
-          "__enter__", [](Activity& s) { s.enter(); }, released())
-      .def(
-          "__exit__",
-          [](Activity& s, const py::args&) {
-            s.exit();
-            return false;
-          },
-          released());
+  bind_scope<Accumulate>(m, "AccumulateContext");
+  bind_scope<Autocast>(m, "AutocastContext");
+  bind_scope<Activity>(m, "ActivityContext");
 
-  using gil_release = released;
   py::class_<Core>(m, "Core")
       .def(py::init<const std::map<std::string, std::string>&, const std::string&>(),
-           py::arg("code"), py::arg("config_file") = "", gil_release())
+           py::arg("code"), py::arg("config_file") = "", released())
       .def("prepare", &Core::prepare, py::arg("parameters"), py::arg("buffers"),
            py::arg("optimizer_parameters"), py::arg("optimizer"),
-           py::arg("scheduler_step") = std::function<void()>(), gil_release())
+           py::arg("scheduler_step") = std::function<void()>(), released())
       .def("close", &Core::close)
       .def("config", &Core::config)
       .def("explain", [](Core& c) { return accel::explain_table(c.acc().config()); })
@@ -306,7 +294,7 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("metrics_port", [](Core& c) { return c.acc().metrics_port(); })
       .def(
           "begin_epoch", [](Core& c, int64_t epoch, int64_t n) { c.acc().begin_epoch(epoch, n); },
-          gil_release())
+          released())
       .def(
           "accumulate",
           [](Core& c) {
@@ -334,21 +322,21 @@ PYBIND11_MODULE(_core, m) {
           py::keep_alive<0, 1>())
       .def(
           "backward", [](Core& c, const at::Tensor& loss) { return c.acc().backward(loss); },
-          gil_release())
+          released())
       .def(
           "clip_grad_norm",
           [](Core& c, double max_norm, double norm_type) {
             return c.acc().clip_grad_norm(max_norm, norm_type);
           },
-          gil_release())
+          released())
       .def(
-          "step", [](Core& c) { return c.acc().step(); }, gil_release())
+          "step", [](Core& c) { return c.acc().step(); }, released())
       .def("set_batch_shape", [](Core& c, int64_t s, int64_t t) { c.acc().set_batch_shape(s, t); })
       .def("set_total_steps", [](Core& c, int64_t n) { c.acc().set_total_steps(n); })
       .def(
-          "wait_for_everyone", [](Core& c) { c.acc().wait_for_everyone(); }, gil_release())
+          "wait_for_everyone", [](Core& c) { c.acc().wait_for_everyone(); }, released())
       .def(
-          "gather", [](Core& c, const at::Tensor& t) { return c.acc().gather(t); }, gil_release())
+          "gather", [](Core& c, const at::Tensor& t) { return c.acc().gather(t); }, released())
       .def(
           "reduce",
           [](Core& c, const at::Tensor& t, const std::string& op) {
@@ -362,7 +350,7 @@ PYBIND11_MODULE(_core, m) {
                                                            op);
             return c.acc().reduce(t, r);
           },
-          gil_release())
+          released())
       .def(
           "init_trackers",
           [](Core& c, const std::string& project, const std::map<std::string, std::string>& hp) {
@@ -370,21 +358,20 @@ PYBIND11_MODULE(_core, m) {
             for (const auto& [k, v] : hp) h.emplace(k, accel::HParam(v));
             c.acc().init_trackers(project, h);
           },
-          gil_release())
+          released())
       .def(
           "log",
           [](Core& c, const std::map<std::string, double>& values, std::optional<int64_t> step) {
             c.acc().log(values, step);
           },
-          gil_release())
+          released())
       .def(
-          "end_training", [](Core& c, bool success) { c.acc().end_training(success); },
-          gil_release())
+          "end_training", [](Core& c, bool success) { c.acc().end_training(success); }, released())
       .def(
-          "save_state", [](Core& c) { return c.acc().save_state(); }, gil_release())
+          "save_state", [](Core& c) { return c.acc().save_state(); }, released())
       .def(
           "load_state", [](Core& c, const std::string& path) { return c.acc().load_state(path); },
-          gil_release())
+          released())
       .def("register_for_checkpointing",
            [](Core& c, const std::string& name, std::function<py::bytes()> save,
               std::function<void(py::bytes)> load) {

@@ -558,13 +558,7 @@ class AcceleratedOptimizer:
     def state(self):
         return self.optimizer.state
 
-    def state_dict(self):
-        return self.optimizer.state_dict()
-
-    def load_state_dict(self, state):
-        self.optimizer.load_state_dict(state)
-
-    def __getattr__(self, name):
+    def __getattr__(self, name):  # state_dict, load_state_dict, add_param_group, ...
         return getattr(self.optimizer, name)
 
 
@@ -585,16 +579,7 @@ class AcceleratedScheduler:
             acc._step_pending_for_scheduler = False
             self.scheduler.step(*args, **kwargs)
 
-    def get_last_lr(self):
-        return self.scheduler.get_last_lr()
-
-    def state_dict(self):
-        return self.scheduler.state_dict()
-
-    def load_state_dict(self, state):
-        self.scheduler.load_state_dict(state)
-
-    def __getattr__(self, name):
+    def __getattr__(self, name):  # get_last_lr, state_dict, load_state_dict, ...
         return getattr(self.scheduler, name)
 
 
