@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   std::string le_ns, le_id = "accel-operator", identity;
   double lease_s = 15, renew_s = 10, retry_s = 2, progress_interval_s = 30;
   double force_delete_s = 30;
+  double starting_delay_s = 2;
   std::string gang = "auto";
   bool kueue = true;
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig file (default: in-cluster, else KUBECONFIG, else ~/.kube/config)");
@@ -70,6 +71,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--force-delete-delay", force_delete_s,
                  "seconds past a Terminating pod's grace period before it is force-deleted (its node is likely gone)")
+      ->check(CLI::Range(0.0, 86400.0));
+  app.add_option("--starting-status-delay", starting_delay_s,
+                 "seconds a gang's launch waits before its status says Starting: a gang whose pods all run "
+                 "by then goes to Running in one status write (0 = write Starting at once)")
       ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--gang-scheduling", gang,
                  "auto: all-or-nothing placement through Kubernetes' PodGroups where the cluster serves them "
@@ -125,6 +130,8 @@ int main(int argc, char** argv) {
     copts.reconciler.cluster_domain = cluster_domain;
     copts.reconciler.force_delete_after =
         std::chrono::duration_cast<op::Duration>(std::chrono::duration<double>(force_delete_s));
+    copts.starting_status_delay = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::duration<double>(starting_delay_s));
     copts.progress_url_annotation = progress_annotation;
     copts.reconciler.kueue = kueue;
     if (gang == "auto") {

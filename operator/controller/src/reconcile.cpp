@@ -319,8 +319,8 @@ class Reconciler {
         st().phase = JobPhase::Running;
         const std::string msg = "all " + std::to_string(nodes()) + " pods of attempt " +
                                 std::to_string(attempt()) + " are running";
+        // No Event: the Running condition says it (and when); one Event per gang, GangCreated.
         set(kCondRunning, true, "AllPodsRunning", msg);
-        event("Normal", "Running", msg);
       } else {
         set(kCondRunning, false, "PodsStarting",
             std::to_string(up) + " of " + std::to_string(nodes()) + " pods running");

@@ -77,6 +77,16 @@ std::string phase_name(const api::AccelJobStatus& s) {
   return s.phase ? api::to_string(*s.phase) : "";
 }
 
+// The write that records a gang's launch and nothing else (ControllerOptions::
+// starting_status_delay): Pending or Restarting on the server, Starting decided, the same
+// attempt, restart and disruption counts.
+bool is_launch(const api::AccelJobStatus& server, const api::AccelJobStatus& decided) {
+  const api::JobPhase was = server.phase.value_or(api::JobPhase::Pending);
+  return (was == api::JobPhase::Pending || was == api::JobPhase::Restarting) &&
+         decided.phase == api::JobPhase::Starting && decided.attempt == server.attempt &&
+         decided.restarts == server.restarts && decided.disruptions == server.disruptions;
+}
+
 // The API server as the executor's world (executor.h), for one reconcile of one job: `record`
 // is the job as the reconcile read it.
 class ApiServerCluster final : public Cluster {
@@ -275,6 +285,7 @@ void JobController::on_job_event(const JobRecord& record, bool deleted) {
           (record.job && json(record.job->status) == json(it->second.status)))
         written_.erase(it);
     }
+    if (deleted) held_.erase(key);
   }
   queue_.add(key);
 }
@@ -396,6 +407,10 @@ JobController::Result JobController::reconcile_key(const std::string& key) {
   auto record = jobs_->cache().get(key);
   if (!record) {
     if (progress_) progress_->forget(key);
+    {
+      std::lock_guard<std::mutex> lock(written_mu_);
+      held_.erase(key);
+    }
     return {Result::Kind::Success, {}, "success"};  // deleted: the garbage collector removes what it owned
   }
   if (!record->job) {
@@ -407,11 +422,18 @@ JobController::Result JobController::reconcile_key(const std::string& key) {
   }
   api::AccelJob job = *record->job;
   json read_status = json::object();  // the server's, for the merge patch
+  std::optional<Held> held;
   {
     // Our own last status write, until the cache has it (on_job_event).
     std::lock_guard<std::mutex> lock(written_mu_);
     if (auto it = written_.find(key); it != written_.end()) job.status = it->second.status;
     if (record->has_status || written_.count(key)) read_status = json(job.status);
+    if (auto it = held_.find(key); it != held_.end()) {
+      if (it->second.uid == job.metadata.uid)
+        held = it->second;
+      else
+        held_.erase(it);  // a job of the same name made since
+    }
   }
   api::apply_defaults(job);
   const std::string ns = job.metadata.namespace_;
@@ -428,9 +450,32 @@ JobController::Result JobController::reconcile_key(const std::string& key) {
     if (progress_ && job.status.phase == api::JobPhase::Running) observed.progress = progress_->latest(key);
 
     const Time now = std::chrono::system_clock::now();
-    const Decision decision = reconcile(job, observed, now, options_.reconciler);
+    // The reconciler sees a held launch as decided; the executor compares with the server's.
+    api::AccelJob seen = job;
+    if (held) seen.status = held->status;
+    const Decision decision = reconcile(seen, observed, now, options_.reconciler);
     ApiServerCluster cluster(client_, events_, metrics_, expected_, record->ref, read_status);
-    const Outcome outcome = execute(job, decision, cluster);
+    const bool hold = options_.starting_status_delay.count() > 0 &&
+                      is_launch(job.status, decision.status) && (!held || now < held->until);
+    Outcome outcome;
+    if (hold) {
+      api::AccelJob as_decided = job;
+      as_decided.status = decision.status;
+      outcome = execute(as_decided, decision, cluster);  // the actions; no status write
+      const Time until = held ? held->until : now + options_.starting_status_delay;
+      {
+        std::lock_guard<std::mutex> lock(written_mu_);
+        held_[key] = {job.metadata.uid, decision.status, until};
+      }
+      const auto left = std::chrono::duration_cast<Duration>(until - now);
+      if (!outcome.requeue_after || *outcome.requeue_after > left) outcome.requeue_after = left;
+    } else {
+      outcome = execute(job, decision, cluster);
+      if (outcome.kind != Outcome::Kind::Conflict) {
+        std::lock_guard<std::mutex> lock(written_mu_);
+        held_.erase(key);
+      }
+    }
     if (const json& w = cluster.written(); w.is_object() && w.contains("metadata")) {
       std::lock_guard<std::mutex> lock(written_mu_);
       written_[key] = {w["metadata"].value("resourceVersion", std::string()), decision.status};
@@ -443,6 +488,7 @@ JobController::Result JobController::reconcile_key(const std::string& key) {
     if (outcome.kind == Outcome::Kind::JobGone) {
       std::lock_guard<std::mutex> lock(written_mu_);
       written_.erase(key);
+      held_.erase(key);
       return {Result::Kind::Success, {}, "success"};
     }
     if (outcome.status_written) record_transition(job.status, decision.status, job, now);
@@ -458,7 +504,9 @@ JobController::Result JobController::reconcile_key(const std::string& key) {
 void JobController::record_transition(const api::AccelJobStatus& o, const api::AccelJobStatus& n,
                                        const api::AccelJob& job, Time now) {
   const std::string op = phase_name(o), np = phase_name(n);
-  if (np == "Starting" && op != "Starting" && n.attempt == 0 && n.restarts == 0) metrics_.job_created();
+  // A held launch goes from Pending to Running in one write.
+  const auto created = [](const std::string& p) { return p == "Starting" || p == "Running"; };
+  if (created(np) && !created(op) && n.attempt == 0 && n.restarts == 0) metrics_.job_created();
   if ((np == "Succeeded" || np == "Failed") && op != np) metrics_.job_finished(np);
   if (n.restarts > o.restarts)
     metrics_.restart(job.metadata.namespace_, job.metadata.name,

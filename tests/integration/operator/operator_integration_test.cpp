@@ -53,6 +53,49 @@ TEST(Operator, CreatesHeadlessServiceAndOnePodPerNodeWithEnvAndOwnerThenReportsR
   std::cout << "[ operator ] peak RSS (VmHWM) " << op.peak_rss_kb() << " kB\n";
 }
 
+// A launch's status write is held (--starting-status-delay): pods that run before it is due
+// take the job from Pending to Running in one write, also across an operator killed while it
+// held the write (it loses nothing: the restarted one observes the pods and holds again).
+TEST(Operator, AGangThatRunsWhileItsStartingWriteIsHeldGoesToRunningInOneStatusWrite) {
+  std::string ns = test_namespace();
+  const std::vector<std::string> hold = {"--starting-status-delay=3600"};
+  auto op = std::make_unique<Operator>(start_operator(ns, hold));
+  kubectl_apply(ns, job_spec("quick", 2));
+  auto want = attempt_names("quick", 0, 2);
+  ASSERT_TRUE(eventually([&] { return pod_names(ns, "quick") == want; })) << op->log();
+  json job = get_job(ns, "quick");
+  EXPECT_FALSE(job.contains("status") && job["status"].contains("phase")) << job.dump(2);
+
+  op->proc->signal(SIGKILL);
+  op->proc->wait();
+  op = std::make_unique<Operator>(start_operator(ns, hold));
+  job = get_job(ns, "quick");
+  kube::WatchOptions wo;
+  wo.field_selector = "metadata.name=quick";
+  wo.resource_version = job["metadata"]["resourceVersion"];
+  auto watch = g_client->watch(kJobs, ns, wo);
+  for (const auto& p : want) set_running(ns, p);
+  ASSERT_TRUE(eventually([&] { return phase_of(ns, "quick") == "Running"; }))
+      << get_job(ns, "quick").dump(2) << op->log();
+  std::vector<std::string> phases;  // of every change the watch saw, up to Running
+  while (auto e = watch->next()) {
+    if (e->type != kube::WatchEvent::Type::Modified) continue;
+    phases.push_back(e->object.value("/status/phase"_json_pointer, std::string("<none>")));
+    if (phases.back() == "Running") break;
+  }
+  EXPECT_EQ(phases, std::vector<std::string>{"Running"}) << json(phases).dump();
+  EXPECT_EQ(pod_names(ns, "quick"), want);
+  job = get_job(ns, "quick");
+  EXPECT_FALSE(job["status"].value("startTime", std::string()).empty()) << job.dump(2);
+  std::map<std::string, std::string> reasons;
+  for (const auto& c : job["status"]["conditions"])
+    reasons[c["type"]] = c["status"].get<std::string>() + "/" + c["reason"].get<std::string>();
+  EXPECT_EQ(reasons["Created"], "True/GangCreated");
+  EXPECT_EQ(reasons["Running"], "True/AllPodsRunning");
+  EXPECT_NE(op->metrics().find("\naccel_operator_jobs_created_total 1"), std::string::npos)
+      << op->metrics();
+}
+
 TEST(Operator, AllPodsSucceededMarksJobSucceeded) {
   std::string ns = test_namespace();
   Operator op = start_operator(ns);
@@ -260,6 +303,8 @@ TEST(Operator, KilledMidReconcileAndRestartedCreatesNoDuplicatePods) {
   EXPECT_TRUE(eventually([&] { return pod_names(ns, "kill") == want; }))
       << json(pod_names(ns, "kill")).dump() << again.log();
   EXPECT_EQ(job_pods(ns, "kill").size(), 8u);
+  // The launch's status write (held --starting-status-delay, 2 s, as the pods do not run).
+  ASSERT_TRUE(eventually([&] { return phase_of(ns, "kill") == "Starting"; })) << again.log();
   json job = get_job(ns, "kill");
   EXPECT_EQ(job["status"]["attempt"], 0);
   EXPECT_EQ(job["status"]["restarts"], 0);
@@ -497,6 +542,8 @@ TEST(Operator, OnAClusterWithoutPodGroupsEachJobSaysItsPodsArePlacedOneByOne) {
   kubectl_apply(ns, job_spec("solo", 2));
   ASSERT_TRUE(eventually([&] { return pod_names(ns, "solo") == attempt_names("solo", 0, 2); }))
       << op.log();
+  // Written with Starting (the launch's write is held 2 s: --starting-status-delay).
+  ASSERT_TRUE(eventually([&] { return phase_of(ns, "solo") == "Starting"; })) << op.log();
   const json job = get_job(ns, "solo");
   const json* gang = condition(job, "GangScheduled");
   ASSERT_NE(gang, nullptr) << job.dump(2);

@@ -160,7 +160,7 @@ std::vector<Case> cases() {
        job_in(JobPhase::Starting),
        {n0(0, P::Running), n1(0, P::Running)},
        t(30),
-       {"Event Normal Running"},
+       {},  // no Event: one per gang (GangCreated); the Running condition says it
        JobPhase::Running,
        0,
        0,

@@ -81,6 +81,12 @@ struct ControllerOptions {
   // moved is reconciled (0 = never read).
   std::chrono::milliseconds progress_interval{30000};
   bool progress_url_annotation = false;
+  // How long the status write of a gang's launch (Pending/Restarting -> Starting) is held back:
+  // a gang whose pods all run within it goes to Running in one write instead of two. The held
+  // status is what the next reconciles see; it is written when anything else changes (a pod
+  // runs or fails) or when the delay is over. Losing it (a restart) loses nothing: the gang's
+  // pods are observed and the launch is decided again. 0 = written at once.
+  std::chrono::milliseconds starting_status_delay{2000};
 };
 
 class JobController {
@@ -143,6 +149,14 @@ class JobController {
   };
   std::mutex written_mu_;
   std::map<std::string, Written> written_;
+  // Launches whose status write is held back (starting_status_delay): key -> the job it was
+  // decided for, the status decided and when it is written at the latest. Under written_mu_.
+  struct Held {
+    std::string uid;
+    api::AccelJobStatus status;
+    Time until;
+  };
+  std::map<std::string, Held> held_;
   CreateExpectations expected_;
   std::unique_ptr<ProgressPoller> progress_;
   std::mutex workers_mu_;  // start_workers() vs stop() (a lease won during shutdown)
