@@ -1,5 +1,6 @@
 // accel-operator: flags, leader election, the AccelJob controller, /metrics, /healthz, /readyz.
 // operator/OPERATOR.md documents the flags, the endpoints, the metrics and the shutdown rules.
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -40,6 +41,10 @@ std::string hostname() {
 
 int main(int argc, char** argv) {
   using namespace accel;
+  // glibc gives each thread that allocates its own arena (up to 8 per core); the HTTP client's
+  // thread pool and the informers would hold a dozen half-empty heaps. Two are plenty for an
+  // operator that waits on the network (bench/operator_notes.md); MALLOC_ARENA_MAX overrides.
+  if (!std::getenv("MALLOC_ARENA_MAX")) mallopt(M_ARENA_MAX, 2);
   CLI::App app{"accel-operator: runs AccelJobs (accel.dev/v1alpha1) as gangs of pods"};
   std::string kubeconfig, ns, metrics_addr = ":8080", health_addr = ":8081";
   std::string log_level = "info", entrypoint = "accel", cluster_domain;
