@@ -377,7 +377,9 @@ TEST_F(GptJobE2e, OperatorRunsUnderTheChartServiceAccountFromItsDeployment) {
 }
 
 TEST_F(GptJobE2e, SmallGptJobRunsToSucceededAndKubectlShowsPhaseRestartsAndStep) {
-  const std::int64_t steps = 60;
+  // Long enough for a few of the operator's 1 s /progress reads while it trains (60 steps were
+  // over in under 2 s, and one CI run beside other tests saw none).
+  const std::int64_t steps = 300;
   kubectl_apply(gpt_job("gpt-ok", steps, {}, {{"maxRestarts", 1}}));
   ASSERT_TRUE(eventually([] { return job_pods("gpt-ok").size() == 2; })) << "pods never created\n"
                                                                          << diagnostics();
@@ -671,7 +673,9 @@ TEST_F(GptJobE2e, PrometheusScrapesWorkersAndOperatorThenDeletingTheJobRemovesPo
 // is created through the API, so no file of the test itself holds its values.
 TEST_F(GptJobE2e, ASecretPlantedThroughSecretKeyRefAppearsInNoLogEventStatusOrMetric) {
   const std::string job = "gpt-secret", secret = "gpt-secret-credentials";
-  const std::int64_t kSteps = 150;
+  // Long enough that Prometheus scrapes both ranks while they train, on a loaded machine too
+  // (150 steps were over before the scrape in a CI run beside other tests).
+  const std::int64_t kSteps = 600;
   const std::string hf_token = canary(), wandb_key = canary();
   const kube::Resource secrets{"", "v1", "secrets", true, "Secret"};
   g_client->create(secrets, kJobNs,
