@@ -148,7 +148,7 @@ def main():
          "How it measures (`bench/python/operator_bench.py`):", "",
          "- **time to Running** of a job: from its POST returning to both of its pods seen "
          "`phase: Running` by a watch the harness holds (local clock). p50 / p99 over the jobs "
-         "of the batch; **batch** = first POST → the last job's pods Running. **status lag** = "
+         "of the batch; **batch** = first POST → the last job's pods Running (the watch's time of that pod event). **status lag** = "
          "from a job's last pod Running to its own status saying Running (AccelJob "
          "`status.phase`, PyTorchJob condition `Running`; the plain client has no such status).",
          "- **CPU s**: utime + stime (`/proc/<pid>/stat`) from just before the first POST to every "
