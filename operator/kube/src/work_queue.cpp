@@ -29,15 +29,15 @@ void WorkQueue::add_locked(const std::string& key, Priority priority) {
   stats_.adds_total++;
   dirty_.emplace(key, priority);
   added_at_.emplace(key, Clock::now());
-  if (processing_.count(key)) return;  // done() will queue it again
+  if (processing_.count(key)) {  // done() will queue it again
+    ++dirty_in_flight_;
+    return;
+  }
   push_locked(key, priority);
 }
 
 std::int64_t WorkQueue::ready_locked() const {
-  std::int64_t n = 0;
-  for (const auto& [key, priority] : dirty_)
-    if (!processing_.count(key)) ++n;
-  return n;
+  return static_cast<std::int64_t>(dirty_.size()) - dirty_in_flight_;
 }
 
 void WorkQueue::promote_due_locked(Clock::time_point now) {
@@ -139,8 +139,10 @@ void WorkQueue::done(const std::string& key) {
     stats_.work_duration_count++;
     started_at_.erase(it);
   }
-  if (auto it = dirty_.find(key); it != dirty_.end() && !shutting_down_)
-    push_locked(key, it->second);
+  if (auto it = dirty_.find(key); it != dirty_.end()) {
+    --dirty_in_flight_;
+    if (!shutting_down_) push_locked(key, it->second);
+  }
 }
 
 void WorkQueue::shut_down() {

@@ -39,10 +39,13 @@ TEST(WorkQueue, KeyReAddedWhileProcessingIsHandedOutAgainAfterDone) {
   EXPECT_EQ(q.len(), 0u);      // not handed to a second worker concurrently
   EXPECT_FALSE(q.get_for(milliseconds(20)));
   q.done("k");
+  EXPECT_EQ(q.len(), 1u);  // ready again
   auto again = q.get_for(kWait);
   ASSERT_TRUE(again);
   EXPECT_EQ(*again, "k");
+  EXPECT_EQ(q.len(), 0u);
   q.done("k");
+  EXPECT_EQ(q.len(), 0u);
   EXPECT_FALSE(q.get_for(milliseconds(20)));
 }
 
@@ -202,6 +205,7 @@ TEST(WorkQueue, AKeyRaisedWhileProcessingIsHandedOutFirstAfterDone) {
   q.add("k", WorkQueue::Priority::High);  // its pods changed while a worker held it
   EXPECT_EQ(q.len(), 1u);
   q.done("k");
+  EXPECT_EQ(q.len(), 2u);
   auto next = q.get_for(kWait);
   ASSERT_TRUE(next);
   EXPECT_EQ(*next, "k");

@@ -87,6 +87,10 @@ class WorkQueue {
   std::deque<std::string> queue_, urgent_;
   std::map<std::string, Priority> dirty_;  // waiting to be handed out, at this priority
   std::set<std::string> processing_;
+  // Keys in both dirty_ and processing_ (re-added while a worker has them), so that the depth
+  // is dirty_.size() minus these without a walk over every waiting key (stats() runs on every
+  // get()).
+  std::int64_t dirty_in_flight_ = 0;
   // Delayed keys: ready time per key (earliest wins) and the ordered schedule.
   std::map<std::string, Clock::time_point> waiting_;
   std::set<std::pair<Clock::time_point, std::string>> schedule_;
