@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   CLI::App app{"accel-operator: runs AccelJobs (accel.dev/v1alpha1) as gangs of pods"};
   std::string kubeconfig, ns, metrics_addr = ":8080", health_addr = ":8081";
   std::string log_level = "info", entrypoint = "accel", cluster_domain;
-  int workers = 4;  // the fastest at 2,000 jobs: bench/results/operator_vs_kubeflow.md
+  int workers = 4;  // the fastest at 2,000 jobs (2026-12-02): bench/operator_notes.md
   bool leader_elect = false, progress_annotation = false;
   std::string le_ns, le_id = "accel-operator", identity;
   double lease_s = 15, renew_s = 10, retry_s = 2, progress_interval_s = 30;
