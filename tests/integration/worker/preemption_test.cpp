@@ -127,12 +127,14 @@ TEST(Preemption, SigtermCheckpointsTheLastStepAndTheNextRunLosesNothing) {
 TEST(Preemption, APeerThatIsGoneMakesTheStopGiveUpWithinTheGraceAndCommitNothing) {
   const std::string d = fresh_dir("preempt-peer-gone");
   // Grace 6 s: a rank gives up 3 s after its signal, the launcher SIGKILLs at 5 s.
-  auto gang = start_training(d, {"--checkpoint_every_steps", "20", "--pg_timeout_seconds", "600"},
+  // Periodic checkpoints 500 steps apart, and rank 1 is stopped as soon as the first one is
+  // committed: the next periodic one is hundreds of steps away, so `before` is every checkpoint
+  // the gang made together (with 20 steps apart, one whose collectives had finished could
+  // still be committed after `before` was read).
+  auto gang = start_training(d, {"--checkpoint_every_steps", "500", "--pg_timeout_seconds", "600"},
                              {"--steps", "100000", "--log-every", "1"},
                              {{"ACCEL_TERMINATION_GRACE_SECONDS", "6"}});
-  ASSERT_TRUE(eventually([&] { return checkpoint_steps(d).size() >= 1 &&
-                                      losses(read_file(d + "/launcher.log")).count(25) > 0; },
-                         kWait))
+  ASSERT_TRUE(eventually([&] { return checkpoint_steps(d).size() >= 1; }, kWait))
       << read_file(d + "/launcher.log");
   const auto ranks = ranks_of(gang->pid());
   ASSERT_EQ(ranks.size(), 2u);
