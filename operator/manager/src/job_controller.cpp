@@ -285,7 +285,6 @@ void JobController::on_job_event(const JobRecord& record, bool deleted) {
           (record.job && json(record.job->status) == json(it->second.status)))
         written_.erase(it);
     }
-    if (deleted) held_.erase(key);
   }
   queue_.add(key);
 }
@@ -457,28 +456,23 @@ JobController::Result JobController::reconcile_key(const std::string& key) {
     ApiServerCluster cluster(client_, events_, metrics_, expected_, record->ref, read_status);
     const bool hold = options_.starting_status_delay.count() > 0 &&
                       is_launch(job.status, decision.status) && (!held || now < held->until);
-    Outcome outcome;
-    if (hold) {
-      api::AccelJob as_decided = job;
-      as_decided.status = decision.status;
-      outcome = execute(as_decided, decision, cluster);  // the actions; no status write
-      const Time until = held ? held->until : now + options_.starting_status_delay;
-      {
-        std::lock_guard<std::mutex> lock(written_mu_);
+    const Time until = held ? held->until : now + options_.starting_status_delay;
+    // Held: the executor is shown the decided status, so it carries out the actions only.
+    api::AccelJob before = job;
+    if (hold) before.status = decision.status;
+    Outcome outcome = execute(before, decision, cluster);
+    {
+      std::lock_guard<std::mutex> lock(written_mu_);
+      if (hold)
         held_[key] = {job.metadata.uid, decision.status, until};
-      }
+      else if (outcome.kind != Outcome::Kind::Conflict)
+        held_.erase(key);
+      if (const json& w = cluster.written(); w.is_object() && w.contains("metadata"))
+        written_[key] = {w["metadata"].value("resourceVersion", std::string()), decision.status};
+    }
+    if (hold) {
       const auto left = std::chrono::duration_cast<Duration>(until - now);
       if (!outcome.requeue_after || *outcome.requeue_after > left) outcome.requeue_after = left;
-    } else {
-      outcome = execute(job, decision, cluster);
-      if (outcome.kind != Outcome::Kind::Conflict) {
-        std::lock_guard<std::mutex> lock(written_mu_);
-        held_.erase(key);
-      }
-    }
-    if (const json& w = cluster.written(); w.is_object() && w.contains("metadata")) {
-      std::lock_guard<std::mutex> lock(written_mu_);
-      written_[key] = {w["metadata"].value("resourceVersion", std::string()), decision.status};
     }
     if (outcome.kind == Outcome::Kind::Conflict) {
       kube::log(kube::LogLevel::Debug, "reconcile " + key + ": status write conflicted; requeued");

@@ -87,11 +87,12 @@ TEST(Operator, AGangThatRunsWhileItsStartingWriteIsHeldGoesToRunningInOneStatusW
   EXPECT_EQ(pod_names(ns, "quick"), want);
   job = get_job(ns, "quick");
   EXPECT_FALSE(job["status"].value("startTime", std::string()).empty()) << job.dump(2);
-  std::map<std::string, std::string> reasons;
-  for (const auto& c : job["status"]["conditions"])
-    reasons[c["type"]] = c["status"].get<std::string>() + "/" + c["reason"].get<std::string>();
-  EXPECT_EQ(reasons["Created"], "True/GangCreated");
-  EXPECT_EQ(reasons["Running"], "True/AllPodsRunning");
+  auto status_reason = [&](const std::string& type) {
+    const json* c = condition(job, type);
+    return c ? c->value("status", "") + "/" + c->value("reason", "") : "<none>";
+  };
+  EXPECT_EQ(status_reason("Created"), "True/GangCreated");
+  EXPECT_EQ(status_reason("Running"), "True/AllPodsRunning");
   EXPECT_NE(op->metrics().find("\naccel_operator_jobs_created_total 1"), std::string::npos)
       << op->metrics();
 }
